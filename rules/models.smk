@@ -1,0 +1,48 @@
+rule train_agreement_transformer:
+    input:
+        rules.prepare_agreement.output,
+    output:
+        model=f"{MODELS}/agreement_transformer/agreement/seed{{seed}}/model.pt",
+        config=f"{MODELS}/agreement_transformer/agreement/seed{{seed}}/config.json",
+        metrics=f"{MODELS}/agreement_transformer/agreement/seed{{seed}}/metrics.json",
+    params:
+        cfg=lambda w: params_json({"seed": int(w.seed), **config["training"]["agreement_transformer"]}),
+        data=f"{DATA}/agreement",
+        out=lambda w: f"{MODELS}/agreement_transformer/agreement/seed{w.seed}",
+    log:
+        f"{LOGS}/train_agreement_transformer/seed{{seed}}.log",
+    benchmark:
+        f"{LOGS}/bench/train_agreement_transformer/seed{{seed}}.tsv"
+    threads: 2
+    resources:
+        mem_mb=2000,
+    shell:
+        "{CLI} train-agreement --threads {threads} --in data={params.data} --out dir={params.out} "
+        "--params {params.cfg} > {log} 2>&1"
+
+
+rule finetune_classifier:
+    input:
+        rules.prepare_sentiment.output,
+    output:
+        config=f"{MODELS}/{{model}}/{{task}}/seed{{seed}}/config.json",
+        weights=f"{MODELS}/{{model}}/{{task}}/seed{{seed}}/model.safetensors",
+        metrics=f"{MODELS}/{{model}}/{{task}}/seed{{seed}}/metrics.json",
+    wildcard_constraints:
+        task="sentiment",
+    params:
+        cfg=lambda w: params_json(
+            {**config["training"]["finetune"], "seed": int(w.seed), "model": check_model_key(w.model, "model wildcard")}
+        ),
+        data=lambda w: f"{DATA}/{w.task}",
+        out=lambda w: f"{MODELS}/{w.model}/{w.task}/seed{w.seed}",
+    log:
+        f"{LOGS}/finetune/{{model}}_{{task}}_seed{{seed}}.log",
+    benchmark:
+        f"{LOGS}/bench/finetune/{{model}}_{{task}}_seed{{seed}}.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+    shell:
+        "{CLI} finetune --threads {threads} --in data={params.data} --out dir={params.out} "
+        "--params {params.cfg} > {log} 2>&1"

@@ -1,0 +1,173 @@
+"""Command line used by every Snakemake rule: ``python -m replicate STEP --in k=PATH --out k=PATH --params JSON``.
+
+Rules stay thin: they name inputs, outputs and params; each step here is a short adapter
+onto the package's functions.  Outputs are removed again if a step fails, so nothing
+half-written is left looking complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+
+def _pairs(items):
+    out = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"expected key=path, got {item!r}")
+        out[key] = value
+    return out
+
+
+def _verdict(path, paper_key, target, result: dict, params: dict) -> None:
+    from .data import write_json
+
+    write_json(path, {"paper_key": paper_key, "target": target, "model": params.get("model_note", ""),
+                      "data": params.get("data_note", ""), **result})
+
+
+def step_prepare_agreement(i, o, p):
+    from .data import prepare_agreement
+
+    print(json.dumps(prepare_agreement(p, o["dir"]), indent=1))
+
+
+def step_prepare_sentences(i, o, p):
+    from .data import prepare_sentences
+
+    print(json.dumps(prepare_sentences(p, o["dir"]), indent=1))
+
+
+def step_train_agreement(i, o, p):
+    from .training import train_agreement_classifier
+
+    m = train_agreement_classifier(i["data"], p, o["dir"])
+    print(f"test accuracy {m['test_accuracy']:.3f} (majority {m['majority_baseline']:.3f})")
+
+
+def step_finetune(i, o, p):
+    from .training import finetune_classifier
+
+    m = finetune_classifier(p["model"], i["data"], p, o["dir"])
+    print(f"test accuracy {m['test_accuracy_before']:.3f} -> {m['test_accuracy']:.3f}")
+
+
+def step_abnar_sva(i, o, p):
+    from .papers import abnar2020flow as paper
+
+    paper.sva_correlations(i["model"], i["data"], p).to_csv(o["csv"], index=False)
+
+
+def step_abnar_sst(i, o, p):
+    from .papers import abnar2020flow as paper
+
+    paper.sst_correlations({"source": "local", "path": i["model"]} if "model" in i else p["model"], i["data"], p).to_csv(
+        o["csv"], index=False)
+
+
+def step_abnar_table(i, o, p):
+    import pandas as pd
+
+    from . import plots
+    from .papers import abnar2020flow as paper
+
+    df = pd.read_csv(i["csv"])
+    table = p["table"]
+    if table == "table3":
+        summary = paper.sst_summary(df, p["aggregate"], p["target"])
+        extension = paper.sst_summary(df, "cls", "true_label").assign(variant="cls row, true-label logit")
+        summary.assign(variant=f"{p['aggregate']} over rows, {p['target']}").pipe(
+            lambda s: pd.concat([s, extension])).to_csv(o["csv"], index=False)
+        result = paper.verdict_upper_layers(summary, p["upper_layers"])
+        other = paper.sst_summary(df, p["aggregate"], "true_label")
+        result["detail"] += (f"; with the true-label logit instead: {paper.upper_means(other, p['upper_layers'])}"
+                             f"; CLS row and true label: {paper.upper_means(extension, p['upper_layers'])}")
+    else:
+        summary = paper.summarise(df[df["importance"] == p["importance"]], table)
+        summary.to_csv(o["csv"], index=False)
+        result = paper.verdict_upper_layers(summary, p["upper_layers"])
+        if table == "table2":  # the paper does not say which gradient: report the other one too
+            imp = "inputgrad" if p["importance"] == "grad" else "grad"
+            alt = paper.summarise(df[df["importance"] == imp], table)
+            result["detail"] += f"; with importance = {imp} instead: {paper.upper_means(alt, p['upper_layers'])}"
+    plots.layer_curves(summary, f"{paper.KEY}/{table}: {paper.PAPER[table]['what']}\n(ours: {p['data_note']})", o["png"])
+    _verdict(o["verdict"], paper.KEY, table, result, p)
+
+
+def step_abnar_figure(i, o, p):
+    from .papers import abnar2020flow as paper
+
+    fig = p["figure"]
+    if fig == "fig4":
+        result = paper.fig4(p, o["png"], o["csv"])
+    else:
+        result = getattr(paper, fig)(i["model"], i["data"], p, o["png"], o["csv"])
+    _verdict(o["verdict"], paper.KEY, fig, result, p)
+
+
+def step_scorecard(i, o, p):
+    from .report import scorecard
+
+    scorecard(sorted(i.values()), o["md"], p)
+
+
+STEPS = {
+    "prepare-agreement": step_prepare_agreement,
+    "prepare-sentences": step_prepare_sentences,
+    "train-agreement": step_train_agreement,
+    "finetune": step_finetune,
+    "abnar-sva": step_abnar_sva,
+    "abnar-sst": step_abnar_sst,
+    "abnar-table": step_abnar_table,
+    "abnar-figure": step_abnar_figure,
+    "scorecard": step_scorecard,
+}
+
+
+def _remove(paths):
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.exists():
+            path.unlink()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="replicate", description=__doc__)
+    parser.add_argument("step", choices=sorted(STEPS))
+    parser.add_argument("--in", dest="inputs", nargs="*", metavar="KEY=PATH")
+    parser.add_argument("--out", dest="outputs", nargs="*", metavar="KEY=PATH")
+    parser.add_argument("--params", default="{}", help="JSON object")
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import torch
+    import transformers
+
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    inputs, outputs = _pairs(args.inputs), _pairs(args.outputs)
+    for key, path in outputs.items():
+        parent = Path(path) if key == "dir" else Path(path).parent
+        parent.mkdir(parents=True, exist_ok=True)
+    try:
+        STEPS[args.step](inputs, outputs, json.loads(args.params))
+    except BaseException:
+        _remove(outputs.values())
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

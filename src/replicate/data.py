@@ -1,0 +1,126 @@
+"""Data preparation steps: write prepared splits under ``data/<dataset>/``.
+
+Every writer goes through :func:`atomic_write` so an interrupted step never leaves a
+file that looks complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+from . import agreement, corpora, sources
+
+
+def atomic_write(path: str | Path, text: str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def write_json(path, obj) -> None:
+    atomic_write(path, json.dumps(obj, indent=1, sort_keys=True) + "\n")
+
+
+def _texts(names: list[str]) -> list[str]:
+    readers = {"wikipedia": corpora.wikipedia_paragraphs, "lee": corpora.lee_documents}
+    unknown = set(names) - set(readers)
+    if unknown:
+        raise ValueError(f"unknown corpora {sorted(unknown)}; choose from {sorted(readers)}")
+    return [t for name in names for t in readers[name]()]
+
+
+def fetch(url: str, dest: Path) -> Path:
+    """Download ``url`` to ``dest`` once (paper scale only)."""
+    if dest.exists():
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_suffix(dest.suffix + ".part")
+    try:
+        with urllib.request.urlopen(url, timeout=60) as r, open(tmp, "wb") as fh:
+            shutil.copyfileobj(r, fh)
+    except OSError as e:
+        raise corpora.MissingAssetError(
+            f"could not download {url} ({e}); download it by hand and set data.agreement.path to the file"
+        ) from e
+    os.replace(tmp, dest)
+    return dest
+
+
+def prepare_agreement(params: dict, out_dir: str | Path) -> dict:
+    """Agreement instances split into train/valid/test TSVs plus ``vocab.json`` and ``stats.json``.
+
+    ``source: rebuild`` parses offline text with spaCy the way Linzen et al. (2016) built
+    their set; ``source: linzen`` reads the original ``agr_50_mostcommon_10K.tsv.gz``.
+    """
+    out = Path(out_dir)
+    t0 = time.time()
+    if params["source"] == "rebuild":
+        texts = _texts(params["corpora"])[: params.get("limit_texts")]
+        nlp = agreement.load_spacy(params["spacy_model"])
+        instances, stats = agreement.build_agreement(texts, nlp)
+    elif params["source"] == "linzen":
+        path = Path(params["path"]) if params.get("path") else fetch(params["url"], out / "raw" / "agr_50_mostcommon_10K.tsv.gz")
+        instances = agreement.read_linzen(path)
+        stats = {"source_file": str(path), "instances": len(instances)}
+    else:
+        raise ValueError(f"data.agreement.source must be rebuild or linzen, got {params['source']!r}")
+    if not instances:
+        raise ValueError("no agreement instances were found")
+    splits = agreement.split_instances(instances, params["seed"], tuple(params["split"]))
+    vocab = agreement.build_vocab(splits["train"], params["min_count"])
+    for name, rows in splits.items():
+        agreement.write_tsv(rows, out / f"{name}.tsv")
+    write_json(out / "vocab.json", vocab)
+    hist = {}
+    for row in instances:
+        hist[row["n_attractors"]] = hist.get(row["n_attractors"], 0) + 1
+    stats = {
+        **{k: v for k, v in stats.items() if isinstance(v, (int, float, str))},
+        "instances": len(instances),
+        "attractor_histogram": {str(k): hist[k] for k in sorted(hist)},
+        "splits": {k: len(v) for k, v in splits.items()},
+        "vocab_size": len(vocab),
+        "plural_share": float(np.mean([r["label"] == "plural" for r in instances])),
+        "seconds": round(time.time() - t0, 1),
+    }
+    write_json(out / "stats.json", stats)
+    return stats
+
+
+def write_sentences(rows: list[tuple[str, int]], path: str | Path) -> None:
+    lines = []
+    for sentence, label in rows:
+        sentence = " ".join(sentence.split())
+        lines.append(f"{label}\t{sentence}")
+    atomic_write(path, "\n".join(lines) + "\n")
+
+
+def read_sentences(path: str | Path) -> list[tuple[str, int]]:
+    return corpora.read_labelled_tsv(path, label_first=True, header=False)
+
+
+def prepare_sentences(params: dict, out_dir: str | Path) -> dict:
+    """Sentence classification data (e.g. sentiment) as train/valid/test ``label<TAB>sentence``."""
+    out = Path(out_dir)
+    train = sources.load_labelled_sentences(params, "train")[: params.get("limit_train")]
+    test = sources.load_labelled_sentences(params, "test")
+    order = np.random.default_rng(params.get("seed", 0)).permutation(len(train))
+    n_valid = max(1, int(round(params.get("valid_fraction", 0.15) * len(train))))
+    valid = [train[i] for i in sorted(order[:n_valid])]
+    train = [train[i] for i in sorted(order[n_valid:])]
+    for name, rows in (("train", train), ("valid", valid), ("test", test)):
+        write_sentences(rows, out / f"{name}.tsv")
+    stats = {name: len(rows) for name, rows in (("train", train), ("valid", valid), ("test", test))}
+    write_json(out / "stats.json", stats)
+    return stats

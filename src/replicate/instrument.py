@@ -1,0 +1,186 @@
+"""One instrumented attention for Hugging Face encoders and the suite's own transformers.
+
+Every self-attention in an instrumented model goes through :func:`attend`, which
+
+* records the post-softmax attention probabilities of each layer (optionally kept
+  in the autograd graph, so gradients with respect to them can be read);
+* replaces chosen heads by the uniform distribution over the non-padding keys
+  (Kovaleva et al. 2019, §5 "disabled" heads);
+* multiplies each head's attention (hence its output, which is linear in it) by a
+  gate ``g[l, h]``: 0/1 masks, or continuous gates whose gradient is Michel et
+  al.'s (2019) head importance (eq. 2 there).
+
+transformers 5.x dropped ``head_mask`` and ``prune_heads``; this module
+registers its own attention function with ``AttentionInterface`` together with
+the eager mask function (without the mask registration padded keys would not be
+masked). Supported: transformers >= 5.0 (tested with 5.23).  The suite's own
+models call :func:`attend` directly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+IMPLEMENTATION = "replicate_gated"
+
+
+@dataclass
+class _State:
+    gates: torch.Tensor  # (L, H) float
+    uniform: torch.Tensor  # (L, H) bool
+    recording: bool = False
+    keep_grad: bool = False
+    attentions: list = field(default_factory=list)
+
+
+def attend(module: nn.Module, query, key, value, attention_mask, scaling: float, dropout: float = 0.0):
+    """Scaled dot-product attention with recording, uniform heads and gates.
+
+    ``query``/``key``/``value``: (B, H, T, d); ``attention_mask``: additive, broadcastable
+    to (B, H, Tq, Tk) with 0 for visible keys and a large negative number for hidden ones,
+    or None.  Returns (output (B, Tq, H, d), probabilities (B, H, Tq, Tk)).  Without an
+    instrument attached to ``module`` this is plain eager attention.
+    """
+    scores = torch.matmul(query, key.transpose(-1, -2)) * scaling
+    if attention_mask is not None:
+        scores = scores + attention_mask
+    probs = torch.softmax(scores, dim=-1)
+    hooked = getattr(module, "_replicate", None)
+    if hooked is not None:
+        state, layer = hooked
+        uniform = state.uniform[layer].to(probs.device)
+        if bool(uniform.any()):
+            if attention_mask is None:
+                visible = torch.ones_like(probs)
+            else:
+                visible = (attention_mask.expand_as(probs) > torch.finfo(probs.dtype).min / 2).to(probs.dtype)
+            flat = visible / visible.sum(-1, keepdim=True).clamp_min(1.0)
+            probs = torch.where(uniform.view(1, -1, 1, 1), flat, probs)
+        if state.recording:
+            if state.keep_grad and probs.requires_grad:
+                probs.retain_grad()
+            state.attentions[layer] = probs if state.keep_grad else probs.detach()
+    probs_used = nn.functional.dropout(probs, p=dropout, training=module.training)
+    if hooked is not None:
+        probs_used = probs_used * state.gates[layer].to(probs.device, probs.dtype).view(1, -1, 1, 1)
+    out = torch.matmul(probs_used, value).transpose(1, 2).contiguous()
+    return out, probs
+
+
+def _hf_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
+    if scaling is None:
+        scaling = query.size(-1) ** -0.5
+    return attend(module, query, key, value, attention_mask, scaling, dropout)
+
+
+_registered = False
+
+
+def _register() -> None:
+    global _registered
+    if _registered:
+        return
+    from transformers import AttentionInterface, AttentionMaskInterface
+    from transformers.masking_utils import eager_mask
+
+    AttentionInterface.register(IMPLEMENTATION, _hf_attention)
+    AttentionMaskInterface.register(IMPLEMENTATION, eager_mask)
+    _registered = True
+
+
+def attention_modules(model: nn.Module) -> list[nn.Module]:
+    """Self-attention modules in forward order (one per layer)."""
+    own = [m for m in model.modules() if getattr(m, "is_replicate_attention", False)]
+    if own:
+        return own
+    mods = [
+        m
+        for m in model.modules()
+        if type(m).__name__.endswith("SelfAttention") and hasattr(m, "scaling")
+    ]
+    if not mods:
+        raise TypeError(
+            f"{type(model).__name__}: no self-attention modules found; supported are BERT-family "
+            "encoders of transformers>=5 and the suite's own models"
+        )
+    return mods
+
+
+def _n_heads(module: nn.Module) -> int:
+    for name in ("num_attention_heads", "n_heads", "num_heads"):
+        if hasattr(module, name):
+            return int(getattr(module, name))
+    raise TypeError(f"cannot tell the number of heads of {type(module).__name__}")
+
+
+class Instrument:
+    """Attach gates, uniform heads and attention recording to ``model``.
+
+    >>> inst = Instrument(model)
+    >>> inst.gates[2, 5] = 0.0                 # mask head 5 of layer 3
+    >>> with inst.recording() as att:          # att: list of (B, H, T, T), one per layer
+    ...     model(**batch)
+    """
+
+    def __init__(self, model: nn.Module):
+        self.model = model
+        self.modules = attention_modules(model)
+        self.n_layers = len(self.modules)
+        heads = {_n_heads(m) for m in self.modules}
+        if len(heads) != 1:
+            raise TypeError(f"layers have different head counts: {sorted(heads)}")
+        self.n_heads = heads.pop()
+        self.state = _State(
+            gates=torch.ones(self.n_layers, self.n_heads),
+            uniform=torch.zeros(self.n_layers, self.n_heads, dtype=torch.bool),
+        )
+        for i, m in enumerate(self.modules):
+            m._replicate = (self.state, i)
+        if not getattr(self.modules[0], "is_replicate_attention", False):
+            _register()
+            model.set_attn_implementation(IMPLEMENTATION)
+
+    @property
+    def gates(self) -> torch.Tensor:
+        return self.state.gates
+
+    @gates.setter
+    def gates(self, value: torch.Tensor) -> None:
+        value = torch.as_tensor(value)
+        if tuple(value.shape) != (self.n_layers, self.n_heads):
+            raise ValueError(f"gates must have shape {(self.n_layers, self.n_heads)}, got {tuple(value.shape)}")
+        self.state.gates = value
+
+    @property
+    def uniform(self) -> torch.Tensor:
+        return self.state.uniform
+
+    def reset(self) -> None:
+        self.state.gates = torch.ones(self.n_layers, self.n_heads)
+        self.state.uniform = torch.zeros(self.n_layers, self.n_heads, dtype=torch.bool)
+
+    @contextlib.contextmanager
+    def recording(self, keep_grad: bool = False):
+        """Record each layer's attention probabilities during the forward passes inside."""
+        self.state.recording = True
+        self.state.keep_grad = keep_grad
+        self.state.attentions = [None] * self.n_layers
+        try:
+            yield self.state.attentions
+        finally:
+            self.state.recording = False
+            self.state.keep_grad = False
+        missing = [i for i, a in enumerate(self.state.attentions) if a is None]
+        if missing:
+            raise RuntimeError(f"no attention was recorded for layers {missing}: was the model run inside recording()?")
+
+    def detach(self) -> None:
+        """Remove the instrument (the model goes back to eager attention)."""
+        for m in self.modules:
+            m._replicate = None
+        if not getattr(self.modules[0], "is_replicate_attention", False):
+            self.model.set_attn_implementation("eager")

@@ -1,0 +1,40 @@
+"""Rank correlation per example, then mean ± std over examples (Abnar & Zuidema 2020, Tables 1-3)."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+
+def dense_rank(x: np.ndarray) -> np.ndarray:
+    """Dense ranks 1..k (ties share a rank, no gaps), as the original table3 script."""
+    _, inverse = np.unique(np.asarray(x), return_inverse=True)
+    return inverse + 1.0
+
+
+def spearman(a, b, method: str = "scipy") -> float:
+    """Spearman's rho of two equally long vectors.
+
+    ``scipy``: tie-corrected (``scipy.stats.spearmanr``); NaN (a constant vector) counts as 0,
+    as ``run_bert_sv.py`` did.  ``dense``: the table3 script's formula
+    ``1 - 6 sum d^2 / (n (n^2 - 1))`` on dense ranks, not tie-corrected.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"need two vectors of the same length, got {a.shape} and {b.shape}")
+    n = a.shape[0]
+    if n < 2:
+        return 0.0
+    if method == "scipy":
+        rho = stats.spearmanr(a, b).statistic
+        return 0.0 if np.isnan(rho) else float(rho)
+    if method == "dense":
+        d = dense_rank(a) - dense_rank(b)
+        return float(1.0 - 6.0 * np.sum(d**2) / (n * (n**2 - 1)))
+    raise ValueError(f"spearman method must be 'scipy' or 'dense', got {method!r}")
+
+
+def mean_std(values) -> tuple[float, float]:
+    """Mean and population std (ddof=0, numpy's default, as the paper's tables)."""
+    v = np.asarray(values, dtype=float)
+    return float(v.mean()), float(v.std())

@@ -1,0 +1,220 @@
+"""Training loops: from-scratch encoders and fine-tuning of Hugging Face classifiers.
+
+Plain PyTorch loops (no Trainer), seeded, device-agnostic, with progress bars.
+The best epoch on the validation set is kept (early-stopping by selection).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+
+def device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+
+
+def pad_batch(seqs: list[list[int]], pad_id: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = torch.as_tensor(s)
+    return ids, ids != pad_id
+
+
+@torch.no_grad()
+def predict_encoder(model, seqs: list[list[int]], batch_size: int = 256) -> np.ndarray:
+    """Class probabilities (N, C) of the suite's own encoder."""
+    model.eval()
+    dev = next(model.parameters()).device
+    out = []
+    for i in range(0, len(seqs), batch_size):
+        ids, mask = pad_batch(seqs[i : i + batch_size], model.config.pad_id)
+        out.append(torch.softmax(model(ids.to(dev), mask.to(dev)), -1).cpu())
+    return torch.cat(out).numpy()
+
+
+def train_encoder(model, train, valid, epochs: int, batch_size: int, lr: float, weight_decay: float,
+                  seed: int, warmup_steps: int = 100, desc: str = "train") -> dict:
+    """Train ``model`` on ``train = (seqs, labels)``; keep the best epoch on ``valid``.
+
+    AdamW with linear warm-up then cosine decay.  Returns the learning curve.
+    """
+    seed_everything(seed)
+    dev = device()
+    model.to(dev)
+    seqs, labels = train
+    n = len(seqs)
+    steps = epochs * math.ceil(n / batch_size)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warmup_steps) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))
+    )
+    gen = torch.Generator().manual_seed(seed)
+    best, best_state, curve = -1.0, None, []
+    bar = tqdm(range(epochs), desc=desc, unit="epoch")
+    for epoch in bar:
+        model.train()
+        order = torch.randperm(n, generator=gen).tolist()
+        total = 0.0
+        for i in range(0, n, batch_size):
+            idx = order[i : i + batch_size]
+            ids, mask = pad_batch([seqs[j] for j in idx], model.config.pad_id)
+            y = torch.as_tensor([labels[j] for j in idx])
+            loss = torch.nn.functional.cross_entropy(model(ids.to(dev), mask.to(dev)), y.to(dev))
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            total += loss.item() * len(idx)
+        acc = float((predict_encoder(model, valid[0]).argmax(1) == np.asarray(valid[1])).mean())
+        curve.append({"epoch": epoch + 1, "train_loss": total / n, "valid_accuracy": acc})
+        bar.set_postfix(loss=f"{total / n:.3f}", valid_acc=f"{acc:.3f}")
+        if acc >= best:
+            best, best_state = acc, copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    model.eval()
+    return {"curve": curve, "best_valid_accuracy": best}
+
+
+def _encode(tok, sentences, max_length):
+    return tok(list(sentences), padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+
+
+@torch.no_grad()
+def predict_hf(tok, model, sentences: list[str], max_length: int = 128, batch_size: int = 32) -> np.ndarray:
+    """Class probabilities (N, C) of a Hugging Face sequence classifier."""
+    model.eval()
+    dev = next(model.parameters()).device
+    out = []
+    for i in range(0, len(sentences), batch_size):
+        enc = _encode(tok, sentences[i : i + batch_size], max_length).to(dev)
+        out.append(torch.softmax(model(**enc).logits, -1).cpu())
+    return torch.cat(out).numpy()
+
+
+def finetune_hf(tok, model, train: list[tuple[str, int]], valid: list[tuple[str, int]], epochs: int,
+                batch_size: int, lr: float, seed: int, max_length: int = 128, desc: str = "fine-tune") -> dict:
+    """Fine-tune a sequence classifier (all weights); keep the best epoch on ``valid``."""
+    seed_everything(seed)
+    dev = device()
+    model.to(dev)
+    steps = epochs * math.ceil(len(train) / batch_size)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    warm = max(1, steps // 10)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / (steps - warm + 1))))
+    gen = torch.Generator().manual_seed(seed)
+    v_sent, v_lab = [s for s, _ in valid], np.asarray([y for _, y in valid])
+    best, best_state, curve = -1.0, None, []
+    bar = tqdm(range(epochs), desc=desc, unit="epoch")
+    for epoch in bar:
+        model.train()
+        order = torch.randperm(len(train), generator=gen).tolist()
+        total = 0.0
+        for i in range(0, len(train), batch_size):
+            batch = [train[j] for j in order[i : i + batch_size]]
+            enc = _encode(tok, [s for s, _ in batch], max_length).to(dev)
+            y = torch.as_tensor([lab for _, lab in batch], device=dev)
+            loss = torch.nn.functional.cross_entropy(model(**enc).logits, y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item() * len(batch)
+        acc = float((predict_hf(tok, model, v_sent, max_length).argmax(1) == v_lab).mean())
+        curve.append({"epoch": epoch + 1, "train_loss": total / len(train), "valid_accuracy": acc})
+        bar.set_postfix(loss=f"{total / len(train):.3f}", valid_acc=f"{acc:.3f}")
+        if acc >= best:
+            best, best_state = acc, copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    model.eval()
+    return {"curve": curve, "best_valid_accuracy": best}
+
+
+def train_agreement_classifier(data_dir, params: dict, out_dir) -> dict:
+    """Train the verb-number classifier (``models.CLSEncoderClassifier``) on prepared agreement data."""
+    import json
+    from pathlib import Path
+
+    from . import agreement
+    from .models import CLSEncoderClassifier, EncoderConfig
+
+    data_dir = Path(data_dir)
+    vocab = json.loads((data_dir / "vocab.json").read_text())
+    labels = {"singular": 0, "plural": 1}
+
+    def load(split):
+        rows = agreement.read_tsv(data_dir / f"{split}.tsv")
+        seqs = [([vocab["<cls>"]] + agreement.encode(r["prefix"], r["prefix_tags"], vocab))[: params["max_len"]] for r in rows]
+        return rows, seqs, [labels[r["label"]] for r in rows]
+
+    _, tr_seqs, tr_y = load("train")
+    _, va_seqs, va_y = load("valid")
+    te_rows, te_seqs, te_y = load("test")
+    seed_everything(params["seed"])
+    cfg = EncoderConfig(vocab_size=len(vocab), d_model=params["d_model"], n_layers=params["n_layers"],
+                        n_heads=params["n_heads"], max_len=params["max_len"], embd_pdrop=params["dropout"],
+                        resid_pdrop=params["dropout"], attn_pdrop=params["dropout"],
+                        pad_id=vocab["<pad>"])
+    model = CLSEncoderClassifier(cfg)
+    log = train_encoder(model, (tr_seqs, tr_y), (va_seqs, va_y), params["epochs"], params["batch_size"],
+                        params["lr"], params["weight_decay"], params["seed"], desc="verb-number transformer")
+    model.cpu()
+    pred = predict_encoder(model, te_seqs).argmax(1)
+    correct = pred == np.asarray(te_y)
+    by_attr = {}
+    for row, ok in zip(te_rows, correct):
+        by_attr.setdefault(int(row["n_attractors"]), []).append(bool(ok))
+    metrics = {
+        "test_accuracy": float(correct.mean()),
+        "majority_baseline": float(max(np.mean(te_y), 1 - np.mean(te_y))),
+        "test_accuracy_by_attractors": {str(k): [float(np.mean(v)), len(v)] for k, v in sorted(by_attr.items())},
+        "n_train": len(tr_seqs), "n_valid": len(va_seqs), "n_test": len(te_seqs),
+        **log,
+    }
+    model.save(out_dir)
+    (Path(out_dir) / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+    return metrics
+
+
+def finetune_classifier(model_spec: dict, data_dir, params: dict, out_dir) -> dict:
+    """Fine-tune a pretrained encoder for sentence classification on prepared TSV splits."""
+    import json
+    from pathlib import Path
+
+    from . import sources
+    from .data import read_sentences
+
+    data_dir = Path(data_dir)
+    train, valid, test = (read_sentences(data_dir / f"{s}.tsv") for s in ("train", "valid", "test"))
+    n_labels = len({y for _, y in train})
+    seed_everything(params["seed"])
+    tok, model = sources.load_hf(model_spec, "classifier", num_labels=n_labels)
+    before = float((predict_hf(tok, model, [s for s, _ in test], params["max_length"]).argmax(1)
+                    == np.asarray([y for _, y in test])).mean())
+    log = finetune_hf(tok, model, train, valid, params["epochs"], params["batch_size"], params["lr"],
+                      params["seed"], params["max_length"])
+    model.cpu()
+    acc = float((predict_hf(tok, model, [s for s, _ in test], params["max_length"]).argmax(1)
+                 == np.asarray([y for _, y in test])).mean())
+    out = Path(out_dir)
+    model.save_pretrained(out)
+    tok.save_pretrained(out)
+    metrics = {"test_accuracy": acc, "test_accuracy_before": before, "n_train": len(train), "n_valid": len(valid),
+               "n_test": len(test), **log}
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+    return metrics

@@ -1,0 +1,27 @@
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+import pytest
+import torch
+
+
+@pytest.fixture
+def tiny_bert():
+    """A random-init 2-layer, 4-head BERT: mechanics only, no finding is claimed from it."""
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(0)
+    cfg = BertConfig(vocab_size=50, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                     intermediate_size=64, max_position_embeddings=32, initializer_range=0.5,
+                     attn_implementation="eager")
+    return BertModel(cfg).eval()
+
+
+@pytest.fixture
+def tiny_encoder():
+    from replicate.models import CLSEncoderClassifier, EncoderConfig
+
+    torch.manual_seed(0)
+    return CLSEncoderClassifier(EncoderConfig(vocab_size=30, d_model=16, n_layers=3, n_heads=4, max_len=16)).eval()

@@ -1,0 +1,59 @@
+"""Bad configuration stops the workflow before any job runs, with a message naming the key."""
+
+import pytest
+import yaml
+
+from workflow_utils import copy_workflow, snakemake
+
+
+@pytest.fixture(scope="module")
+def wf(tmp_path_factory):
+    return copy_workflow(tmp_path_factory.mktemp("wf"))
+
+
+def run_with(wf, override: dict, name: str):
+    path = wf / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(override))
+    return snakemake(wf, "-n", "--configfile", str(path))
+
+
+def test_default_dry_run_resolves(wf):
+    res = snakemake(wf, "-n", "--quiet", "rules")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "finetune_classifier" in res.stdout + (res.stdout + res.stderr)
+
+
+def test_unknown_key(wf):
+    res = run_with(wf, {"abnar2020flow": {"sva": {"exampels": 10}}}, "typo")
+    assert res.returncode != 0
+    assert "exampels" in (res.stdout + res.stderr)
+
+
+def test_bad_value(wf):
+    res = run_with(wf, {"abnar2020flow": {"table3": {"aggregate": "mean"}}}, "badvalue")
+    assert res.returncode != 0
+    assert "mean" in (res.stdout + res.stderr) and "aggregate" in (res.stdout + res.stderr)
+
+
+def test_unknown_model_name(wf):
+    res = run_with(wf, {"abnar2020flow": {"fig4": {"model": "bert-huge"}}}, "badmodel")
+    assert res.returncode != 0
+    assert "abnar2020flow.fig4.model" in (res.stdout + res.stderr) and "bert-huge" in (res.stdout + res.stderr)
+
+
+def test_local_data_needs_column_order(wf):
+    res = run_with(wf, {"data": {"sentiment": {"source": "local", "path": "/nowhere"}}}, "nocolumns")
+    assert res.returncode != 0
+    assert "label_first" in (res.stdout + res.stderr)
+
+
+def test_slurm_profile_resolves_gpu_resources(wf):
+    pytest.importorskip("snakemake_executor_plugin_slurm")
+    res = snakemake(wf, "-n", "--workflow-profile", "profiles/slurm", "--configfile", "config/paper.yaml")
+    out = res.stdout + (res.stdout + res.stderr)
+    assert res.returncode == 0, out[-3000:]
+    blocks = out.split("\nrule ")
+    train = next(b for b in blocks if b.startswith("train_agreement_transformer:"))
+    assert "gpu=1" in train and "slurm_partition=gpu" in train
+    prep = next(b for b in blocks if b.startswith("prepare_agreement:"))
+    assert "gpu=" not in prep and "mem_mb=8000" in prep
