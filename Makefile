@@ -17,7 +17,7 @@ run: .installed
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PYTHON) -m snakemake --cores $(CORES)
 
 test: .installed
-	$(PYTHON) -m pytest
+	$(PYTHON) -m pytest -ra
 
 test-fast: .installed
 	$(PYTHON) -m pytest -m "not workflow and not reproduce"

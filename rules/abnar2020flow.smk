@@ -36,8 +36,10 @@ rule abnar_sva_correlations:
     benchmark:
         f"{LOGS}/bench/abnar2020flow/sva_correlations.tsv"
     threads: 1
+    conda:
+        "../envs/replicate.yaml"
     shell:
-        "{CLI} abnar-sva --threads {threads} --in model={params.model} data={params.data} "
+        "python -m replicate abnar-sva --threads {threads} --in model={params.model} data={params.data} "
         "--out csv={output.csv} --params {params.cfg} > {log} 2>&1"
 
 
@@ -55,8 +57,10 @@ rule abnar_sst_correlations:
     benchmark:
         f"{LOGS}/bench/abnar2020flow/sst_correlations.tsv"
     threads: 1
+    conda:
+        "../envs/replicate.yaml"
     shell:
-        "{CLI} abnar-sst --threads {threads} {params.args} --out csv={output.csv} --params {params.cfg} > {log} 2>&1"
+        "python -m replicate abnar-sst --threads {threads} {params.args} --out csv={output.csv} --params {params.cfg} > {log} 2>&1"
 
 
 def _table_params(w):
@@ -83,8 +87,10 @@ rule abnar_table:
         cfg=lambda w: params_json(_table_params(w)),
     log:
         f"{LOGS}/abnar2020flow/{{table}}.log",
+    conda:
+        "../envs/replicate.yaml"
     shell:
-        "{CLI} abnar-table --in csv={input.csv} --out png={output.png} csv={output.csv} verdict={output.verdict} "
+        "python -m replicate abnar-table --in csv={input.csv} --out png={output.png} csv={output.csv} verdict={output.verdict} "
         "--params {params.cfg} > {log} 2>&1"
 
 
@@ -108,8 +114,10 @@ rule abnar_sva_figure:
         data=f"{DATA}/agreement",
     log:
         f"{LOGS}/abnar2020flow/{{fig}}.log",
+    conda:
+        "../envs/replicate.yaml"
     shell:
-        "{CLI} abnar-figure --in model={params.model} data={params.data} "
+        "python -m replicate abnar-figure --in model={params.model} data={params.data} "
         "--out png={output.png} csv={output.csv} verdict={output.verdict} --params {params.cfg} > {log} 2>&1"
 
 
@@ -129,6 +137,8 @@ rule abnar_fig4:
         f"{LOGS}/abnar2020flow/fig4.log",
     benchmark:
         f"{LOGS}/bench/abnar2020flow/fig4.tsv"
+    conda:
+        "../envs/replicate.yaml"
     shell:
-        "{CLI} abnar-figure --out png={output.png} csv={output.csv} verdict={output.verdict} "
+        "python -m replicate abnar-figure --out png={output.png} csv={output.csv} verdict={output.verdict} "
         "--params {params.cfg} > {log} 2>&1"

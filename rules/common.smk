@@ -8,7 +8,6 @@ PATHS = config["paths"]
 DATA, MODELS, RESULTS, FIGURES, LOGS = (PATHS[k] for k in ("data", "models", "results", "figures", "logs"))
 SEED = config["seed"]
 SCORECARD = f"{FIGURES}/scorecard.md"
-CLI = "python -m replicate"
 
 wildcard_constraints:
     seed=r"\d+",

@@ -13,8 +13,10 @@ rule prepare_agreement:
     benchmark:
         f"{LOGS}/bench/prepare_agreement.tsv"
     threads: 1
+    conda:
+        "../envs/replicate.yaml"
     shell:
-        "{CLI} prepare-agreement --out dir={params.out} --params {params.cfg} > {log} 2>&1"
+        "python -m replicate prepare-agreement --out dir={params.out} --params {params.cfg} > {log} 2>&1"
 
 
 rule prepare_sentiment:
@@ -28,5 +30,7 @@ rule prepare_sentiment:
         out=f"{DATA}/sentiment",
     log:
         f"{LOGS}/prepare_sentiment.log",
+    conda:
+        "../envs/replicate.yaml"
     shell:
-        "{CLI} prepare-sentences --out dir={params.out} --params {params.cfg} > {log} 2>&1"
+        "python -m replicate prepare-sentences --out dir={params.out} --params {params.cfg} > {log} 2>&1"

@@ -16,8 +16,10 @@ rule train_agreement_transformer:
     threads: 2
     resources:
         mem_mb=2000,
+    conda:
+        "../envs/replicate.yaml"
     shell:
-        "{CLI} train-agreement --threads {threads} --in data={params.data} --out dir={params.out} "
+        "python -m replicate train-agreement --threads {threads} --in data={params.data} --out dir={params.out} "
         "--params {params.cfg} > {log} 2>&1"
 
 
@@ -43,6 +45,8 @@ rule finetune_classifier:
     threads: 2
     resources:
         mem_mb=4000,
+    conda:
+        "../envs/replicate.yaml"
     shell:
-        "{CLI} finetune --threads {threads} --in data={params.data} --out dir={params.out} "
+        "python -m replicate finetune --threads {threads} --in data={params.data} --out dir={params.out} "
         "--params {params.cfg} > {log} 2>&1"

@@ -1,12 +1,36 @@
+# Models and data summarised under the scorecard: name -> (file, what the paper reports).
+SCORECARD_INPUTS = {
+    "agreement data": (f"{DATA}/agreement/stats.json", "Linzen et al. (2016): ~1.58M sentences"),
+    "verb-number transformer": (
+        f"{MODELS}/agreement_transformer/agreement/seed{SEED}/metrics.json",
+        "test accuracy 0.96 (Abnar & Zuidema 2020, §3)",
+    ),
+}
+if isinstance(config["abnar2020flow"]["table3"]["model"], dict):
+    _ft = config["abnar2020flow"]["table3"]["model"]
+    SCORECARD_INPUTS[f"{_ft['finetune']} fine-tuned ({_ft['task']})"] = (
+        f"{MODELS}/{_ft['finetune']}/{_ft['task']}/seed{SEED}/metrics.json",
+        "DistilBERT SST-2 (hub model, not trained in the paper)",
+    )
+
+
 rule scorecard:
     input:
         verdicts(),
+        [path for path, _ in SCORECARD_INPUTS.values()],
     output:
         md=SCORECARD,
     params:
-        cfg=params_json({"scale": config["scale"]}),
-        args=lambda w, input: " ".join(f"v{i}={p}" for i, p in enumerate(input)),
+        cfg=params_json(
+            {"scale": config["scale"], "paper_values": {name: paper for name, (_, paper) in SCORECARD_INPUTS.items()}}
+        ),
+        args=" ".join(
+            [f"v{i}={p}" for i, p in enumerate(verdicts())]
+            + [f"'{name}={path}'" for name, (path, _) in SCORECARD_INPUTS.items()]
+        ),
     log:
         f"{LOGS}/scorecard.log",
+    conda:
+        "../envs/replicate.yaml"
     shell:
-        "{CLI} scorecard --in {params.args} --out md={output.md} --params {params.cfg} > {log} 2>&1"
+        "python -m replicate scorecard --in {params.args} --out md={output.md} --params {params.cfg} > {log} 2>&1"

@@ -21,39 +21,45 @@ The graph is the one of the paper / original code: ``(L+1)·T`` nodes, node
 ``(l, i)`` has an edge to ``(l-1, j)`` with capacity ``Â_l[i, j]``; the flow of
 source ``(l, s)`` to input token ``v`` is the value of the single-source,
 single-sink maximum flow from ``(l, s)`` to ``(0, v)``, and the values of one
-source are divided by their sum over ``v``.  The values are exactly those
-definitions; only the way of computing them is organised for speed:
+source are divided by their sum over ``v``.  The values follow that definition
+exactly; only the way of computing them is organised for speed:
 
-* Layer 1 and layer 2 have closed forms (computed exactly in float64):
+* Layers 1 and 2 have closed forms (computed exactly in float64):
   ``flow_1(s, v) = Â_1[s, v]`` and ``flow_2(s, v) = Σ_k min(Â_2[s, k], Â_1[k, v])``
   (the paths ``s -> k -> v`` are edge-disjoint).
-* For layers ``l >= 3`` the problem only involves layers ``1..l``; nodes of
-  layer ``l`` other than ``s`` and input nodes other than ``v`` are dead ends and
-  are left out.  Capacities are scaled by ``scale`` and rounded to integers
-  (largest-remainder rounding so every row keeps its rounded total) for
-  ``scipy.sparse.csgraph.maximum_flow`` (Dinic).
-* Many (source, sink) problems are solved by ONE scipy call: the graph holds
-  disjoint copies of the per-problem graphs joined by a super source and a
-  super sink; the flow value of every copy is read from the flow on the
-  super-source edges (a maximum flow of a disjoint union is a maximum flow on
-  every copy).  This removes scipy's per-call overhead, which otherwise
-  dominates.
-* Certificate on a sparse subgraph: the value of any flow is at most
+* For layers ``l >= 3`` a problem only involves layers ``1..l``; the other
+  nodes of layer ``l`` and the other input nodes are dead ends and are left
+  out.  Capacities are ``Â * scale`` rounded to integers (largest-remainder
+  rounding: each entry within 1 unit, each row keeps its rounded total) for
+  ``scipy.sparse.csgraph.maximum_flow`` (Dinic: 10-50x faster than its
+  Edmonds-Karp on these graphs).  With ``scale = 2**30`` the values agree with a float
+  max-flow (networkx) to ~1e-9.
+* Many problems of one layer are solved by ONE scipy call on the disjoint
+  union of their graphs: a super source has one edge per copy, to the copy's
+  source, with capacity ``U`` (the copy's cut bound below), and a super sink
+  collects the sink edges.  A maximum flow of a disjoint union is a maximum
+  flow of every copy, so each value is the flow on that copy's super-source
+  edge; copies that reach ``U`` stop being scanned by later Dinic phases.  The
+  CSR graph is built once per call (up to ``_MAX_COPIES`` problems), not per
+  flow.  Layers are not mixed in one call (Dinic's phases would then be those
+  of the deepest copies for all of them).
+* Certificate on a sparse subgraph: every flow of ``(l, s) -> v`` is at most
   ``U = min(out-capacity of s, in-capacity of v)``.  For ``l >= 4`` the flow is
-  first computed on a subgraph (diagonal, top-2 entries of every row and column,
-  the whole row of ``s`` and column of ``v`` in every intermediate layer).  A
-  subgraph flow is a lower bound, so when it reaches ``U`` it is the exact
-  maximum flow of the full graph (bit-identical integer value).  The
-  remaining pairs are recomputed on the full graph.
-* With ``sources="all"`` and rows of equal rounded sum: if every source of a
-  layer reaches ``U`` for input token ``v``, every source of every deeper
-  layer does too (a convex combination of those flows is feasible), so those
-  pairs are not recomputed.
+  first computed on a subgraph (diagonal, top-2 entries of every row and
+  column, the whole row of ``s`` and the whole column of ``v`` in every
+  intermediate layer).  A subgraph flow is a lower bound, so when it reaches
+  ``U`` it is the exact maximum flow of the full graph (the same integer).  The
+  other pairs are recomputed on the full graph (the whole layer, if the first
+  batch certifies less than half of its pairs).  Deep layers of dense
+  attention saturate (value ``U``), which is why the paper's flow maps flatten
+  with depth.
+* With every position as a source and equal rounded row totals: if every
+  source of layer ``l`` reaches ``U`` for input token ``v``, so does every
+  source of every deeper layer (a convex combination of those flows, weighted
+  by the source's row of ``Â_{l+1}``, is feasible), so those pairs are skipped.
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -74,9 +80,12 @@ AGGREGATES = ("cls", "max", "sum")
 #: default integer scale for the capacities (2**30: every capacity <= 1 fits in int32)
 DEFAULT_SCALE = 2**30
 _INT32_MAX = np.iinfo(np.int32).max
-#: rough number of edges per scipy call (full / sparse subgraphs); see bench_flow.py
-_EDGES_PER_CALL_FULL = 64_000
-_EDGES_PER_CALL_SUB = 64_000
+#: problems per scipy call: at most _MAX_COPIES copies and about _EDGES_PER_CALL edges
+#: (tuned on random attention, T = 32 and 128).  Bigger calls amortise scipy's fixed
+#: cost; but every Dinic phase scans all copies that have not reached their bound yet.
+_EDGES_PER_CALL = 256_000
+_MAX_COPIES = 32
+#: entries kept per row and per column (besides the diagonal) in the sparse subgraph
 _TOPK = 2
 
 
@@ -84,9 +93,9 @@ _TOPK = 2
 # basic transforms
 # --------------------------------------------------------------------------- #
 def _as_array(x) -> np.ndarray:
-    """numpy float64 copy-free view of a numpy array or (CPU/GPU, grad) torch tensor."""
-    if hasattr(x, "detach"):  # torch.Tensor without importing torch
-        x = x.detach().cpu().numpy()
+    """float64 numpy array from a numpy array or a torch tensor (any device/dtype, grad ok)."""
+    if hasattr(x, "detach"):  # torch.Tensor, without importing torch
+        x = x.detach().cpu().double().numpy()
     return np.asarray(x, dtype=np.float64)
 
 
@@ -118,7 +127,7 @@ def add_residual(A) -> np.ndarray:
 
 
 def raw_attention(att) -> np.ndarray:
-    """"Raw attention" of the paper: head mean, no residual. (L,H,T,T) -> (L,T,T)."""
+    """The paper's raw-attention relevance matrices: head mean, no residual (§3). -> (L,T,T)."""
     return head_mean(att)
 
 
@@ -218,69 +227,81 @@ class _Plan:
         self.cnt = self.has.sum(axis=1)  # entries per row
         r, j = np.nonzero(self.has)  # row-major: sorted within rows
         self.erow = r
+        self.ej = j  # token of the target node
         self.ecol = r - r % T + j  # local id of target node (m-1, j)
         self.erank = np.arange(r.size) - np.repeat(np.cumsum(self.cnt) - self.cnt, self.cnt)
         self.edata = self.Cflat[r, j]
         self.rank = np.cumsum(self.has, axis=1) - self.has  # entries of row r left of column v
+        self.rowbase = np.arange(self.has.shape[0]) // T * T  # local id of (m-1, 0) for row (m, i)
         self.eoff = np.concatenate([[0], np.cumsum(self.cnt.reshape(L - 1, T).sum(axis=1))])
 
     def edges_per_copy(self, l: int) -> int:
         T = self.T
         extra = 0 if self.full else (l - 2) * 2 * T
-        return int(2 * T + self.eoff[l - 2] + extra)
+        return int(2 * T + 1 + self.eoff[l - 2] + extra)
 
-    def build(self, l: int, s: np.ndarray, v: np.ndarray) -> csr_matrix:
+    def copies_per_call(self, l: int) -> int:
+        return max(1, min(_MAX_COPIES, _EDGES_PER_CALL // self.edges_per_copy(l)))
+
+    def build(self, l: int, s: np.ndarray, v: np.ndarray, cap: np.ndarray) -> csr_matrix:
         """int32 CSR graph: disjoint union of B copies, source (l, s[b]) -> input v[b].
 
-        Node 0 is the super source (edges to layer l-1 of every copy, capacities
-        Â_l[s_b, :]); copy b holds layers 1..l-1 at nodes ``1 + b*(l-1)*T +
-        local id``; node N-1 is the super sink (edges from layer 1 of every copy,
-        capacities Â_1[:, v_b]).  Indices are sorted within rows.
+        Copy b occupies nodes ``1 + b*(ncore+1) + local id`` with local ids
+        ``(m-1)*T + i`` for node (m, i), m = 1..l-1, and ``ncore = (l-1)*T`` for
+        its source (l, s_b).  Node 0 is the super source, with one edge of
+        capacity ``cap[b]`` to the source of copy b (``cap`` >= the copy's
+        max-flow, e.g. its cut bound U: a copy that reaches it drops out of
+        Dinic's later phases).  Node N-1 is the super sink, with edges from
+        layer 1 of every copy, capacities Â_1[:, v_b].  Indices are sorted
+        within rows.
         """
         T, C = self.T, self.C
         B = s.size
         ncore = (l - 1) * T
+        nc = ncore + 1
         nmid = (l - 2) * T
         E = int(self.eoff[l - 2])
-        N = 2 + B * ncore
+        N = 2 + B * nc
         bb = np.arange(B)
-        cbase = 1 + bb * ncore  # node id of (layer 1, token 0) of copy b
-        n_src = B * T
+        cbase = 1 + bb * nc  # node id of (layer 1, token 0) of copy b
         if self.full:
-            rl = np.full(ncore, T, dtype=np.int64)
+            rl = np.full(nc, T, dtype=np.int64)
             rl[:T] = 1
-            lens = np.broadcast_to(rl, (B, ncore))
+            lens = np.broadcast_to(rl, (B, nc))
         else:
             srows = s[:, None] + T * np.arange(l - 2)  # (B, l-2): rows of the source token
             addv = ~self.has[:nmid, v].T  # (B, nmid): row lacks column v_b
             addv[bb[:, None], srows] = False
-            lens = np.empty((B, ncore), dtype=np.int64)
+            lens = np.empty((B, nc), dtype=np.int64)
             lens[:, :T] = 1
-            lens[:, T:] = self.cnt[:nmid] + addv
+            lens[:, T:ncore] = self.cnt[:nmid] + addv
             lens[bb[:, None], T + srows] = T
+            lens[:, ncore] = T
         indptr = np.empty(N + 1, dtype=np.int64)
         indptr[0] = 0
-        indptr[1] = n_src
+        indptr[1] = B
         np.cumsum(lens, out=indptr[2:N])  # flattened, row-major = node order
-        indptr[2:N] += n_src
+        indptr[2:N] += B
         indptr[N] = indptr[N - 1]
         nnz = int(indptr[N])
-        starts = indptr[1 : N - 1].reshape(B, ncore)
-        indices = np.empty(nnz, dtype=np.int32)
+        indices = np.full(nnz, -1, dtype=np.int32)  # -1 = not written (checked below)
         data = np.empty(nnz, dtype=np.int32)
         # super source row
-        indices[:n_src] = (cbase[:, None] + (l - 2) * T + np.arange(T)).reshape(-1)
-        data[:n_src] = C[l - 1][s].reshape(-1)
+        indices[:B] = cbase + ncore
+        data[:B] = cap
         if self.full:
-            per = T + E
-            ind = indices[n_src:].reshape(B, per)
-            dat = data[n_src:].reshape(B, per)
+            per = 2 * T + E
+            ind = indices[B:].reshape(B, per)
+            dat = data[B:].reshape(B, per)
             ind[:, :T] = N - 1
             dat[:, :T] = C[0].T[v]
             ecol = ((np.arange(nmid) // T) * T)[:, None] + np.arange(T)  # target (m-1, j) of row (m, i)
-            ind[:, T:] = cbase[:, None] + ecol.reshape(-1)
-            dat[:, T:] = self.Cflat[:nmid].reshape(-1)
+            ind[:, T : T + E] = cbase[:, None] + ecol.reshape(-1)
+            dat[:, T : T + E] = self.Cflat[:nmid].reshape(-1)
+            ind[:, T + E :] = cbase[:, None] + nmid + np.arange(T)
+            dat[:, T + E :] = C[l - 1][s]
         else:
+            starts = indptr[1 : N - 1].reshape(B, nc)
             # layer-1 rows -> super sink
             pos = starts[:, :T]
             indices[pos] = N - 1
@@ -289,46 +310,50 @@ class _Plan:
             # entries written into the rows of s are overwritten by the full rows below)
             er = self.erow[:E]
             pos = starts[:, T + er] + self.erank[:E]
-            pos += addv[:, er] & (self.erank[:E] >= self.rank[er[:, None], v].T)
+            pos += addv[:, er] & (self.ej[:E] > v[:, None])
             indices[pos] = cbase[:, None] + self.ecol[:E]
             data[pos] = self.edata[:E]
-            # inserted column v_b
-            b2, r2 = np.nonzero(addv)
-            vb = v[b2]
-            pos = starts[b2, T + r2] + self.rank[r2, vb]
-            indices[pos] = cbase[b2] + r2 - r2 % T + vb
-            data[pos] = self.Cflat[r2, vb]
-            # full rows of the source token
+            # column v_b in every row (where the pattern has it already, this rewrites
+            # the same entry at the same place)
+            pos = starts[:, T:ncore] + self.rank[:nmid, v].T
+            indices[pos] = (cbase[:, None] + self.rowbase[:nmid]) + v[:, None]
+            data[pos] = self.Cflat[:nmid, v].T
+            # full rows of the source token in every intermediate layer
             pos = (starts[bb[:, None], T + srows][:, :, None] + np.arange(T)).reshape(-1)
             indices[pos] = (cbase[:, None, None] + (srows - s[:, None])[:, :, None] + np.arange(T)).reshape(-1)
             data[pos] = self.Cflat[srows].reshape(-1)
-        g = csr_matrix((data, indices, indptr.astype(np.int32)), shape=(N, N))
-        g.has_sorted_indices = True
-        return g
+            # the copy's source (l, s_b) -> layer l-1
+            pos = starts[:, ncore][:, None] + np.arange(T)
+            indices[pos] = cbase[:, None] + nmid + np.arange(T)
+            data[pos] = C[l - 1][s]
+        # scipy's max-flow does not bounds-check: fail loudly on a builder bug instead of
+        # crashing.  Sortedness is left for scipy to check (and fix) itself.
+        if nnz and (indices.min() < 0 or indices.max() >= N):
+            raise RuntimeError("internal error: inconsistent flow graph")
+        return csr_matrix((data, indices, indptr.astype(np.int32)), shape=(N, N))
 
 
-def _maxflow_batch(plan: _Plan, l: int, s: np.ndarray, v: np.ndarray) -> np.ndarray:
+def _maxflow_batch(plan: _Plan, l: int, s: np.ndarray, v: np.ndarray, cap: np.ndarray) -> np.ndarray:
     """Integer max-flow values of B problems (source (l, s[b]) -> input v[b]) in ONE scipy call.
 
     A maximum flow of a disjoint union is a maximum flow of every copy, so the
-    value of copy b is the flow on its super-source edges.
+    value of copy b is the flow on its super-source edge.
     """
-    g = plan.build(l, s, v)
+    g = plan.build(l, s, v, cap)
     fl = maximum_flow(g, 0, g.shape[0] - 1, method="dinic").flow
-    f0 = np.asarray(fl.data[fl.indptr[0] : fl.indptr[1]], dtype=np.int64)
-    return f0.reshape(s.size, plan.T).sum(axis=1)
+    return np.asarray(fl.data[fl.indptr[0] : fl.indptr[1]], dtype=np.int64)
 
 
-def _solve(plan: _Plan, l: int, s: np.ndarray, v: np.ndarray, budget: int) -> np.ndarray:
-    """All problems of one layer, in scipy calls of about ``budget`` edges.
+def _solve(plan: _Plan, l: int, s: np.ndarray, v: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    """Max-flow values of problems of one layer, ``plan.copies_per_call(l)`` per scipy call.
 
-    Layers and patterns are never mixed in one call: Dinic's phase count is
-    that of the hardest copy, so mixing makes the easy copies pay for it.
+    Layers and patterns are never mixed in one call: Dinic's phases advance by
+    path length, so shallow copies would wait for the deep ones.
     """
-    B = max(1, budget // plan.edges_per_copy(l))
+    B = plan.copies_per_call(l)
     out = np.empty(s.size, dtype=np.int64)
     for a in range(0, s.size, B):
-        out[a : a + B] = _maxflow_batch(plan, l, s[a : a + B], v[a : a + B])
+        out[a : a + B] = _maxflow_batch(plan, l, s[a : a + B], v[a : a + B], cap[a : a + B])
     return out
 
 
@@ -355,9 +380,11 @@ def flow(att, sources="cls", residual: bool = True, scale: int = DEFAULT_SCALE, 
     are all 0 gives a row of zeros.  Layer 1 equals the rows of
     ``add_residual(head_mean(att))[0]`` (= rollout at layer 1).
     """
-    A = _layer_mats(att, residual)
+    A = head_mean(att)
     if np.any(A < 0):
         raise ValueError("attention must be non-negative")
+    if residual:
+        A = add_residual(A)
     L, T, _ = A.shape
     src = _resolve_sources(sources, T)
     todo = _resolve_layers(layers, L)
@@ -402,15 +429,21 @@ def flow(att, sources="cls", residual: bool = True, scale: int = DEFAULT_SCALE, 
             if lemma:
                 val[saturated[pv]] = U[saturated[pv]]
             left = np.nonzero(val < 0)[0]
-            # pass 1 (l >= 4): sparse subgraph, exact where it reaches the bound U
+            # pass 1 (l >= 4): sparse subgraph, exact where it reaches the bound U.  The
+            # first call is a probe: if it certifies less than half, skip to pass 2.
             if left.size and l >= 4 and sub is not full:
-                f = _solve(sub, l, src[pa[left]], pv[left], _EDGES_PER_CALL_SUB)
-                ok = f == U[left]
-                val[left[ok]] = f[ok]
-                left = left[~ok]
+                probe = sub.copies_per_call(l)
+                for part in (left[:probe], left[probe:]):
+                    if part.size:
+                        f = _solve(sub, l, src[pa[part]], pv[part], U[part])
+                        ok = f == U[part]
+                        val[part[ok]] = f[ok]
+                        if 2 * ok.sum() < ok.size:
+                            break
+                left = np.nonzero(val < 0)[0]
             # pass 2: full graph for everything else
             if left.size:
-                val[left] = _solve(full, l, src[pa[left]], pv[left], _EDGES_PER_CALL_FULL)
+                val[left] = _solve(full, l, src[pa[left]], pv[left], U[left])
             val = val.reshape(S, T)
             if lemma:
                 sat = np.zeros((T, T), dtype=bool)

@@ -114,7 +114,7 @@ def step_abnar_figure(i, o, p):
 def step_scorecard(i, o, p):
     from .report import scorecard
 
-    scorecard(sorted(i.values()), o["md"], p)
+    scorecard(sorted(i.values()), o["md"], {**p, "inputs": {k: v for k, v in i.items() if not v.endswith(".verdict.json")}})
 
 
 STEPS = {

@@ -10,7 +10,30 @@ from .data import atomic_write
 VERDICTS = ("reproduced", "not reproduced", "not comparable", "qualitative", "not run")
 
 
-def scorecard(verdict_files: list[str], md_path, params: dict) -> None:
+def _inputs_section(files: dict, params: dict) -> list[str]:
+    """Models and data behind the targets: sizes and accuracies from this run's files."""
+    lines = ["", "## Models and data of this run", "", "| what | this run | paper |", "| --- | --- | --- |"]
+    for name, path in sorted(files.items()):
+        info = json.loads(Path(path).read_text())
+        paper = params.get("paper_values", {}).get(name, "")
+        if "test_accuracy" in info:
+            ours = f"test accuracy {info['test_accuracy']:.3f} on {info['n_test']} examples"
+            if "majority_baseline" in info:
+                ours += f" (majority class {info['majority_baseline']:.3f})"
+            if "test_accuracy_before" in info:
+                ours += f" (before fine-tuning {info['test_accuracy_before']:.3f})"
+            ours += f"; trained on {info['n_train']}"
+        elif "attractor_histogram" in info:
+            hist = ", ".join(f"{k}: {v}" for k, v in info["attractor_histogram"].items())
+            ours = f"{info['instances']} instances (splits {info['splits']}); by number of attractors {hist}"
+        else:
+            ours = ", ".join(f"{k} {v}" for k, v in info.items())
+        lines.append(f"| {name} | {ours} | {paper} |")
+    return lines
+
+
+def scorecard(files: list[str], md_path, params: dict) -> None:
+    verdict_files = [f for f in files if f.endswith(".verdict.json")]
     rows = [json.loads(Path(f).read_text()) for f in verdict_files]
     rows.sort(key=lambda r: (r["paper_key"], r["target"]))
     lines = [
@@ -29,5 +52,6 @@ def scorecard(verdict_files: list[str], md_path, params: dict) -> None:
                  " / ".join(x for x in (r.get("model"), r.get("data")) if x), r.get("detail", "")]
         lines.append("| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
     counts = {v: sum(r["verdict"] == v for r in rows) for v in VERDICTS}
-    lines += ["", "Totals: " + ", ".join(f"{v}: {n}" for v, n in counts.items() if n), ""]
+    lines += ["", "Totals: " + ", ".join(f"{v}: {n}" for v, n in counts.items() if n)]
+    lines += _inputs_section(params.get("inputs", {}), params) + [""]
     atomic_write(md_path, "\n".join(lines))

@@ -23,15 +23,14 @@ def spearman(a, b, method: str = "scipy") -> float:
     if a.shape != b.shape or a.ndim != 1:
         raise ValueError(f"need two vectors of the same length, got {a.shape} and {b.shape}")
     n = a.shape[0]
-    if n < 2:
-        return 0.0
+    if method not in ("scipy", "dense"):
+        raise ValueError(f"spearman method must be 'scipy' or 'dense', got {method!r}")
+    if n < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return 0.0  # undefined (a constant vector): counted as 0, as run_bert_sv.py did
     if method == "scipy":
-        rho = stats.spearmanr(a, b).statistic
-        return 0.0 if np.isnan(rho) else float(rho)
-    if method == "dense":
-        d = dense_rank(a) - dense_rank(b)
-        return float(1.0 - 6.0 * np.sum(d**2) / (n * (n**2 - 1)))
-    raise ValueError(f"spearman method must be 'scipy' or 'dense', got {method!r}")
+        return float(stats.spearmanr(a, b).statistic)
+    d = dense_rank(a) - dense_rank(b)
+    return float(1.0 - 6.0 * np.sum(d**2) / (n * (n**2 - 1)))
 
 
 def mean_std(values) -> tuple[float, float]:

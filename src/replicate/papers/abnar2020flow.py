@@ -9,6 +9,7 @@ paper's text).  No method code lives here: see ``attention``, ``attribution``, `
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,10 @@ def load_sva(model_dir, data_dir, split="test", limit=None):
     vocab = json.loads((Path(data_dir) / "vocab.json").read_text())
     rows = agreement.read_tsv(Path(data_dir) / f"{split}.tsv")[:limit]
     seqs = [[vocab["<cls>"]] + agreement.encode(r["prefix"], r["prefix_tags"], vocab) for r in rows]
+    too_long = sum(len(s) > model.config.max_len for s in seqs)
+    if too_long:
+        warnings.warn(f"{too_long} of {len(seqs)} {split} examples are longer than the model's maximum "
+                      f"({model.config.max_len} tokens) and were truncated")
     seqs = [s[: model.config.max_len] for s in seqs]
     return model, vocab, rows, seqs
 
@@ -146,6 +151,8 @@ def sst_correlations(model_spec: dict, data_dir, params: dict) -> pd.DataFrame:
     out = []
     for k, (sentence, label) in enumerate(tqdm(rows, desc="table3 examples", unit="ex")):
         enc = tok(sentence, truncation=True, max_length=params["max_length"], return_tensors="pt")
+        if enc["input_ids"].shape[1] == params["max_length"] and len(tok(sentence)["input_ids"]) > params["max_length"]:
+            warnings.warn(f"test sentence {k} is longer than max_length={params['max_length']} tokens: truncated")
         att = attention_stack(model, inst, **enc)
         full_flow = attention.flow(att, sources="all", layers=layers)
         imps = {}
@@ -251,6 +258,8 @@ def fig1(model_dir, data_dir, params, png, csv) -> dict:
     model, vocab, _, _ = load_sva(model_dir, data_dir, limit=0)
     words = params["sentence"].split()
     seq = encode_words(words, vocab, agreement.load_spacy(params["spacy_model"]))
+    if len(seq) > model.config.max_len:
+        raise ValueError(f"figures.sentence has {len(seq)} tokens; the model takes at most {model.config.max_len}")
     inv = {i: w for w, i in vocab.items()}
     tokens = ["<cls>"] + [f"{w}" if inv[i] == w.lower() else f"{w}\n({inv[i]})" for w, i in zip(words, seq[1:])]
     att = attention_stack(model, Instrument(model), input_ids=torch.as_tensor(seq)[None])
@@ -337,7 +346,12 @@ def fig4(params, png, csv) -> dict:
     for r, item in enumerate(params["sentences"]):
         text = item["text"].replace("[MASK]", tok.mask_token)
         enc = tok(text, return_tensors="pt")
+        if enc["input_ids"].shape[1] > model.config.max_position_embeddings:
+            raise ValueError(f"fig4 sentence {r} is longer than the model's {model.config.max_position_embeddings} positions")
         tokens = tok.convert_ids_to_tokens(enc["input_ids"][0])
+        missing = [c for c in item["candidates"] if c not in tokens]
+        if missing:
+            raise ValueError(f"fig4 sentence {r}: candidates {missing} are not single tokens of {tokens}")
         src = tokens.index(tok.mask_token)
         cands = [tokens.index(c) for c in item["candidates"]]
         att = attention_stack(model, inst, **enc)
