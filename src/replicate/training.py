@@ -47,22 +47,13 @@ def predict_encoder(model, seqs: list[list[int]], batch_size: int = 256) -> np.n
     return torch.cat(out).numpy()
 
 
-def train_encoder(model, train, valid, epochs: int, batch_size: int, lr: float, weight_decay: float,
-                  seed: int, warmup_steps: int = 100, desc: str = "train") -> dict:
-    """Train ``model`` on ``train = (seqs, labels)``; keep the best epoch on ``valid``.
+def _fit(model, n: int, batch_loss, valid_accuracy, epochs: int, batch_size: int, opt, sched, seed: int,
+         desc: str, clip: float | None = None) -> dict:
+    """The shared loop: seeded shuffles, one optimiser step per batch, best epoch on validation kept.
 
-    AdamW with linear warm-up then cosine decay.  Returns the learning curve.
+    ``batch_loss(indices)`` returns the mean loss of those training examples;
+    ``valid_accuracy()`` the accuracy on the validation set.
     """
-    seed_everything(seed)
-    dev = device()
-    model.to(dev)
-    seqs, labels = train
-    n = len(seqs)
-    steps = epochs * math.ceil(n / batch_size)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warmup_steps) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))
-    )
     gen = torch.Generator().manual_seed(seed)
     best, best_state, curve = -1.0, None, []
     bar = tqdm(range(epochs), desc=desc, unit="epoch")
@@ -72,16 +63,15 @@ def train_encoder(model, train, valid, epochs: int, batch_size: int, lr: float, 
         total = 0.0
         for i in range(0, n, batch_size):
             idx = order[i : i + batch_size]
-            ids, mask = pad_batch([seqs[j] for j in idx], model.config.pad_id)
-            y = torch.as_tensor([labels[j] for j in idx])
-            loss = torch.nn.functional.cross_entropy(model(ids.to(dev), mask.to(dev)), y.to(dev))
+            loss = batch_loss(idx)
             opt.zero_grad()
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            if clip is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
             opt.step()
             sched.step()
             total += loss.item() * len(idx)
-        acc = float((predict_encoder(model, valid[0]).argmax(1) == np.asarray(valid[1])).mean())
+        acc = valid_accuracy()
         curve.append({"epoch": epoch + 1, "train_loss": total / n, "valid_accuracy": acc})
         bar.set_postfix(loss=f"{total / n:.3f}", valid_acc=f"{acc:.3f}")
         if acc >= best:
@@ -89,6 +79,33 @@ def train_encoder(model, train, valid, epochs: int, batch_size: int, lr: float, 
     model.load_state_dict(best_state)
     model.eval()
     return {"curve": curve, "best_valid_accuracy": best}
+
+
+def train_encoder(model, train, valid, epochs: int, batch_size: int, lr: float, weight_decay: float,
+                  seed: int, warmup_steps: int = 100, desc: str = "train") -> dict:
+    """Train ``model`` on ``train = (seqs, labels)``; keep the best epoch on ``valid``.
+
+    AdamW with linear warm-up then cosine decay, gradient norm clipped at 1.
+    """
+    seed_everything(seed)
+    dev = device()
+    model.to(dev)
+    seqs, labels = train
+    steps = epochs * math.ceil(len(seqs) / batch_size)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warmup_steps) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))
+    )
+
+    def batch_loss(idx):
+        ids, mask = pad_batch([seqs[j] for j in idx], model.config.pad_id)
+        y = torch.as_tensor([labels[j] for j in idx])
+        return torch.nn.functional.cross_entropy(model(ids.to(dev), mask.to(dev)), y.to(dev))
+
+    def valid_accuracy():
+        return float((predict_encoder(model, valid[0]).argmax(1) == np.asarray(valid[1])).mean())
+
+    return _fit(model, len(seqs), batch_loss, valid_accuracy, epochs, batch_size, opt, sched, seed, desc, clip=1.0)
 
 
 def _encode(tok, sentences, max_length):
@@ -109,7 +126,10 @@ def predict_hf(tok, model, sentences: list[str], max_length: int = 128, batch_si
 
 def finetune_hf(tok, model, train: list[tuple[str, int]], valid: list[tuple[str, int]], epochs: int,
                 batch_size: int, lr: float, seed: int, max_length: int = 128, desc: str = "fine-tune") -> dict:
-    """Fine-tune a sequence classifier (all weights); keep the best epoch on ``valid``."""
+    """Fine-tune a sequence classifier (all weights); keep the best epoch on ``valid``.
+
+    AdamW (weight decay 0.01), linear warm-up over 10% of the steps then linear decay.
+    """
     seed_everything(seed)
     dev = device()
     model.to(dev)
@@ -117,32 +137,18 @@ def finetune_hf(tok, model, train: list[tuple[str, int]], valid: list[tuple[str,
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     warm = max(1, steps // 10)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / (steps - warm + 1))))
-    gen = torch.Generator().manual_seed(seed)
     v_sent, v_lab = [s for s, _ in valid], np.asarray([y for _, y in valid])
-    best, best_state, curve = -1.0, None, []
-    bar = tqdm(range(epochs), desc=desc, unit="epoch")
-    for epoch in bar:
-        model.train()
-        order = torch.randperm(len(train), generator=gen).tolist()
-        total = 0.0
-        for i in range(0, len(train), batch_size):
-            batch = [train[j] for j in order[i : i + batch_size]]
-            enc = _encode(tok, [s for s, _ in batch], max_length).to(dev)
-            y = torch.as_tensor([lab for _, lab in batch], device=dev)
-            loss = torch.nn.functional.cross_entropy(model(**enc).logits, y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += loss.item() * len(batch)
-        acc = float((predict_hf(tok, model, v_sent, max_length).argmax(1) == v_lab).mean())
-        curve.append({"epoch": epoch + 1, "train_loss": total / len(train), "valid_accuracy": acc})
-        bar.set_postfix(loss=f"{total / len(train):.3f}", valid_acc=f"{acc:.3f}")
-        if acc >= best:
-            best, best_state = acc, copy.deepcopy(model.state_dict())
-    model.load_state_dict(best_state)
-    model.eval()
-    return {"curve": curve, "best_valid_accuracy": best}
+
+    def batch_loss(idx):
+        batch = [train[j] for j in idx]
+        enc = _encode(tok, [s for s, _ in batch], max_length).to(dev)
+        y = torch.as_tensor([lab for _, lab in batch], device=dev)
+        return torch.nn.functional.cross_entropy(model(**enc).logits, y)
+
+    def valid_accuracy():
+        return float((predict_hf(tok, model, v_sent, max_length).argmax(1) == v_lab).mean())
+
+    return _fit(model, len(train), batch_loss, valid_accuracy, epochs, batch_size, opt, sched, seed, desc)
 
 
 def train_agreement_classifier(data_dir, params: dict, out_dir) -> dict:
