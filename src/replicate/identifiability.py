@@ -180,13 +180,13 @@ def squared_jacobian_norms(f: Callable, e0: torch.Tensor, probes: int | None = N
         weight = 1.0 / probes
 
     def tangent_batch(lo, hi):
-        tan = torch.zeros(hi - lo, t, d, dtype=e0.dtype)
-        rows = torch.arange(hi - lo)
+        tan = torch.zeros(hi - lo, t, d, dtype=e0.dtype, device=e0.device)
+        rows = torch.arange(hi - lo, device=e0.device)
         if probes is None:
-            tan[rows, pos[lo:hi], feat[lo:hi]] = 1.0
+            tan[rows, pos[lo:hi].to(e0.device), feat[lo:hi].to(e0.device)] = 1.0
         else:
-            signs = torch.randint(0, 2, (hi - lo, d), generator=gen).to(e0.dtype) * 2 - 1
-            tan[rows, pos[lo:hi]] = signs
+            signs = (torch.randint(0, 2, (hi - lo, d), generator=gen).to(e0.dtype) * 2 - 1).to(e0.device)
+            tan[rows, pos[lo:hi].to(e0.device)] = signs
         return tan
 
     def push(tan):
@@ -202,7 +202,7 @@ def squared_jacobian_norms(f: Callable, e0: torch.Tensor, probes: int | None = N
             if totals is None:
                 totals = [torch.zeros(*s.shape[1:], t, dtype=torch.float64) for s in sq]
             for tot, s in zip(totals, sq):
-                tot.index_add_(tot.dim() - 1, pos[lo:hi], s.to(torch.float64).movedim(0, -1) * weight)
+                tot.index_add_(tot.dim() - 1, pos[lo:hi], s.to("cpu", torch.float64).movedim(0, -1) * weight)
     return tuple(totals)
 
 
@@ -215,9 +215,11 @@ def normalise(norms: np.ndarray | torch.Tensor, axis: int = -1) -> np.ndarray:
 def hta(model, inst, input_ids: torch.Tensor, probes: int | None = None, chunk: int = 256, seed: int = 0):
     """HTA and head-output attribution of one unpadded sequence.
 
+    Runs on the device of ``model`` (CUDA when the caller put it there).
     Returns ``(hidden (L, T_out, T_in), heads (L, H, T_out, T_in), e0)``: Frobenius-norm
     contributions ``||∂·/∂e^0_i||_F`` normalised over the input tokens ``i`` (rows sum to one).
     """
+    input_ids = input_ids.to(next(model.parameters()).device)
     with embedding_input(model) as slot, torch.no_grad():
         e0 = model.embeddings(input_ids=input_ids[None])[0].detach()
         f = encoder_outputs(model, inst, input_ids, slot)
@@ -271,7 +273,8 @@ def offset_profile(matrix: np.ndarray, max_offset: int) -> np.ndarray:
 
 @torch.no_grad()
 def attention_and_values(model, inst, input_ids: torch.Tensor):
-    """(attention (L, H, T, T), values (L, H, T, d_v), contexts (L, H, T, d_v)) of one unpadded sequence."""
+    """(attention (L, H, T, T), values (L, H, T, d_v), contexts (L, H, T, d_v)) of one unpadded sequence, on the CPU."""
+    input_ids = input_ids.to(next(model.parameters()).device)
     with inst.recording(values=True) as att:
         model(input_ids=input_ids[None])
-    return (torch.stack(att)[:, 0], torch.stack(inst.values)[:, 0], torch.stack(inst.contexts)[:, 0])
+    return (torch.stack(att)[:, 0].cpu(), torch.stack(inst.values)[:, 0].cpu(), torch.stack(inst.contexts)[:, 0].cpu())

@@ -64,6 +64,8 @@ PAPER = {
 
 def _model(params):
     tok, model = sources.load_hf(params["model"])
+    if torch.cuda.is_available():  # paper scale; the embedded default runs on the CPU
+        model = model.cuda()
     return tok, model, Instrument(model)
 
 
