@@ -3,9 +3,9 @@
 BRUNNER = config["brunner2020"]
 PASCUAL = config["pascual2021"]
 TARGETS["brunner2020"] = ["nullspace", "fig1", "fig6", "fig3", "fig4", "fig5"]
-TARGETS["pascual2021"] = ["fig2", "fig3", "fig4"]
+TARGETS["pascual2021"] = ["fig1", "fig2", "fig3", "fig4", "fig5"]
 NOT_RUN["brunner2020"] = ["fig2"]
-NOT_RUN["pascual2021"] = ["fig1", "fig5", "table1"]
+NOT_RUN["pascual2021"] = ["table1"]
 
 IDF_MODEL = check_model_key(BRUNNER["model"], "brunner2020.model")
 IDF_NOTE = f"{BRUNNER['model']} ({IDF_MODEL.get('id', IDF_MODEL.get('package', IDF_MODEL.get('path', '')))})"
@@ -93,7 +93,7 @@ rule hta_figure:
         verdict=f"{RESULTS}/{{paper}}/{{stem}}.verdict.json",
     wildcard_constraints:
         paper="brunner2020|pascual2021",
-        stem="fig[2345]",
+        stem="fig[12345]",
     params:
         cfg=lambda w: _hta_params(w.paper, w.stem),
     log:
