@@ -2,16 +2,15 @@
 # BERT's Full Story (which reuses Brunner's hidden-token attribution: one shared HTA run).
 BRUNNER = config["brunner2020"]
 PASCUAL = config["pascual2021"]
-TARGETS["brunner2020"] = ["nullspace", "fig1", "fig6", "fig3", "fig4", "fig5"]
+TARGETS["brunner2020"] = ["nullspace", "fig1", "fig6", "fig2", "fig3", "fig4", "fig5"]
 TARGETS["pascual2021"] = ["fig1", "fig2", "fig3", "fig4", "fig5"]
-NOT_RUN["brunner2020"] = ["fig2"]
 NOT_RUN["pascual2021"] = ["table1"]
 
 IDF_MODEL = check_model_key(BRUNNER["model"], "brunner2020.model")
 IDF_NOTE = f"{BRUNNER['model']} ({IDF_MODEL.get('id', IDF_MODEL.get('package', IDF_MODEL.get('path', '')))})"
 PAIRS = f"{DATA}/pairs/wikipedia.jsonl"
 HTA = f"{RESULTS}/hta/{BRUNNER['model']}.npz"
-_ATTENTION_FIGS = {"nullspace": "nullspace", "fig1": "fig1", "fig6": "fig6"}
+_ATTENTION_FIGS = {"nullspace": "nullspace", "fig1": "fig1", "fig6": "fig6", "fig2": "fig2"}
 
 
 rule prepare_pairs:
@@ -54,6 +53,9 @@ def _data_note(stem):
     return f"{h['n_pairs']} Wikipedia sentence pairs, {h['min_tokens']}-{h['max_tokens']} tokens"
 
 
+ruleorder: brunner_attention_figure > hta_figure  # brunner2020/fig2 (probes) reads the pairs, not the HTA run
+
+
 rule brunner_attention_figure:
     input:
         pairs=PAIRS,
@@ -63,7 +65,7 @@ rule brunner_attention_figure:
         csv=f"{FIGURES}/brunner2020/{{stem}}.csv",
         verdict=f"{RESULTS}/brunner2020/{{stem}}.verdict.json",
     wildcard_constraints:
-        stem="nullspace|fig1|fig6",
+        stem="nullspace|fig1|fig6|fig2",
     params:
         cfg=lambda w: params_json({**BRUNNER[w.stem], "paper": "brunner2020", "figure": w.stem, "model": IDF_MODEL,
                                    "seed": SEED, "model_note": IDF_NOTE, "data_note": _data_note(w.stem)}),

@@ -157,3 +157,20 @@ def test_token_types_and_mass():
     a = np.full((1, 6, 6), 1 / 6)
     mass = idf.token_type_mass(a, types)
     assert mass["punct"][0] == pytest.approx(2 / 6) and sum(v[0] for v in mass.values()) == pytest.approx(1)
+
+
+def test_linear_probe_recovers_a_linear_map_and_identifies():
+    from replicate import probing
+
+    rng = np.random.default_rng(0)
+    e0 = rng.normal(size=(300, 6))
+    w = rng.normal(size=(6, 6))
+    hidden = e0 @ w + 0.5
+    fitted = probing.fit_linear(hidden, e0, ridge=0)
+    np.testing.assert_allclose(probing.apply_linear(fitted, hidden), e0, atol=1e-8)
+    groups = np.repeat(np.arange(30), 10)
+    assert probing.identification_rate(probing.apply_linear(fitted, hidden), e0, groups, "l2") == 1.0
+    assert probing.identification_rate(e0, e0, None, "cosine") == 1.0
+    # a permutation within each group is never identified
+    perm = np.concatenate([g * 10 + np.roll(np.arange(10), 1) for g in range(30)])
+    assert probing.identification_rate(e0[perm], e0, groups, "l2") == 0.0
