@@ -13,6 +13,7 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/models.smk"
 include: "rules/abnar2020flow.smk"
+include: "rules/brunner2020.smk"
 include: "rules/report.smk"
 
 

@@ -36,6 +36,7 @@ if config["data"]["sentiment"]["source"] == "local" and "label_first" not in con
 
 
 TARGETS = {}  # paper key -> list of figure stems, filled by each paper's rule file
+NOT_RUN = {}  # paper key -> target stems this configuration does not produce (scorecard rows "not run")
 
 
 def all_targets():
@@ -47,4 +48,6 @@ def all_targets():
 
 
 def verdicts():
-    return [f"{RESULTS}/{paper}/{stem}.verdict.json" for paper in config["papers"] for stem in TARGETS[paper]]
+    return [f"{RESULTS}/{paper}/{stem}.verdict.json" for paper in config["papers"] for stem in TARGETS[paper]] + [
+        f"{RESULTS}/{paper}/{stem}.notrun.verdict.json" for paper in config["papers"] for stem in NOT_RUN.get(paper, [])
+    ]

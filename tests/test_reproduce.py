@@ -18,6 +18,14 @@ from workflow_utils import ROOT, copy_workflow, snakemake
 pytestmark = [pytest.mark.workflow, pytest.mark.reproduce]
 
 TOLERANCE = {"fig4": 1e-4, "fig4_summary": 1e-4}
+# Per paper (key "<paper>/<stem>" wins over "<stem>").  brunner2020/pascual2021 use the pretrained MiniLM
+# only: the SVD-based figures within 1e-4; the HTA figures (float32 forward-mode products, seeded
+# Hutchinson probes) within 1e-3; the alternative rows come from a linear programme whose optimal
+# vertex may differ between solver builds, so that file is only checked loosely.
+TOLERANCE.update({f"brunner2020/{s}": 1e-4 for s in ("nullspace", "fig1", "fig6")})
+TOLERANCE.update({f"brunner2020/{s}": 1e-3 for s in ("fig3", "fig4", "fig5")})
+TOLERANCE.update({f"pascual2021/{s}": 1e-3 for s in ("fig2", "fig3", "fig4")})
+TOLERANCE["brunner2020/nullspace_rows"] = 0.2
 DEFAULT_TOLERANCE = 0.03
 
 
@@ -40,9 +48,9 @@ def test_figure_data_reproduce(default_run, path):
     ours = pd.read_csv(default_run / "figures" / path.parent.name / path.name)
     ref = pd.read_csv(path)
     assert list(ours.columns) == list(ref.columns) and len(ours) == len(ref)
-    tol = TOLERANCE.get(path.stem, DEFAULT_TOLERANCE)
+    tol = TOLERANCE.get(f"{path.parent.name}/{path.stem}", TOLERANCE.get(path.stem, DEFAULT_TOLERANCE))
     for col in ref.columns:
-        if pd.api.types.is_numeric_dtype(ref[col]) and not col.startswith("paper_") and col not in {"layer", "position", "example"}:
+        if pd.api.types.is_numeric_dtype(ref[col]) and not col.startswith("paper_") and col not in {"layer", "position", "example", "head", "offset", "n_tokens", "query", "key", "target_key", "rank", "null_dim", "lower_bound", "token"}:
             diff = np.nanmax(np.abs(ours[col].to_numpy(float) - ref[col].to_numpy(float)))
             assert diff <= tol, f"{path.name}:{col} differs by {diff:.4f} (tolerance {tol})"
         else:

@@ -30,6 +30,28 @@ def test_every_target_and_scorecard(tiny_run):
     assert "no MLM head" in card
 
 
+BRUNNER = ("nullspace", "fig1", "fig2", "fig6", "fig3", "fig4", "fig5")
+PASCUAL = ("fig1", "fig2", "fig3", "fig4", "fig5")
+
+
+def test_identifiability_targets(tiny_run):
+    for paper, targets in (("brunner2020", BRUNNER), ("pascual2021", PASCUAL)):
+        for target in targets:
+            for ext in ("png", "pdf", "csv"):
+                assert (tiny_run / "figures" / paper / f"{target}.{ext}").stat().st_size > 0, f"{paper}/{target}.{ext}"
+            verdict = json.loads((tiny_run / "results" / paper / f"{target}.verdict.json").read_text())
+            assert verdict["verdict"] in {"reproduced", "not reproduced", "not comparable", "qualitative"}
+            assert verdict["paper"]
+    card = (tiny_run / "figures" / "scorecard.md").read_text().splitlines()
+    assert sum(line.startswith("| `brunner2020/") for line in card) == len(BRUNNER)
+    assert sum(line.startswith("| `pascual2021/") for line in card) == len(PASCUAL) + 1  # + table1
+    assert sum("**not run**" in line for line in card) == 1  # pascual2021/table1
+    rows = pd.read_csv(tiny_run / "figures" / "brunner2020" / "nullspace_rows.csv")
+    assert (rows.min_entry >= 0).all() and (rows.max_output_error <= 1e-10 * rows.output_scale).all()
+    ns = pd.read_csv(tiny_run / "figures" / "brunner2020" / "nullspace.csv")
+    assert (ns.null_dim >= ns.lower_bound).all()
+
+
 def test_table_has_paper_beside_ours(tiny_run):
     t1 = pd.read_csv(tiny_run / "figures" / "abnar2020flow" / "table1.csv")
     assert set(t1.method) == {"raw", "rollout", "flow"} and sorted(t1.layer.unique()) == [1, 2, 3, 4, 5, 6]

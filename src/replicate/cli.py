@@ -111,6 +111,39 @@ def step_abnar_figure(i, o, p):
     _verdict(o["verdict"], paper.KEY, fig, result, p)
 
 
+def step_prepare_pairs(i, o, p):
+    from .data import prepare_pairs
+
+    print(json.dumps(prepare_pairs(p, o["pairs"]), indent=1))
+
+
+def _paper(key):
+    import importlib
+
+    return importlib.import_module(f".papers.{key}", __package__)
+
+
+def step_hta(i, o, p):
+    from .papers import brunner2020
+
+    print(json.dumps(brunner2020.hta_run(i["pairs"], p, o["npz"]), indent=1))
+
+
+def step_paper_figure(i, o, p):
+    """One figure of ``p['paper']`` (brunner2020, pascual2021): ``paper.<figure>(input, params, png, csv)``."""
+    paper = _paper(p["paper"])
+    source = i.get("hta", i.get("pairs"))
+    result = getattr(paper, p["figure"])(source, p, o["png"], o["csv"])
+    _verdict(o["verdict"], paper.KEY, p["figure"], result, p)
+    print(json.dumps(result, indent=1))
+
+
+def step_not_run(i, o, p):
+    """A scorecard row for a target that this configuration does not produce (and why)."""
+    paper = _paper(p["paper"])
+    _verdict(o["verdict"], paper.KEY, p["figure"], paper.NOT_RUN[p["figure"]], p)
+
+
 def step_scorecard(i, o, p):
     from .report import scorecard
 
@@ -126,6 +159,10 @@ STEPS = {
     "abnar-sst": step_abnar_sst,
     "abnar-table": step_abnar_table,
     "abnar-figure": step_abnar_figure,
+    "prepare-pairs": step_prepare_pairs,
+    "hta": step_hta,
+    "paper-figure": step_paper_figure,
+    "not-run": step_not_run,
     "scorecard": step_scorecard,
 }
 

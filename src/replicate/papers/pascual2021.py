@@ -1,0 +1,269 @@
+"""Pascual, Brunner & Wattenhofer (2021), Telling BERT's Full Story (EACL 2021, arXiv 2004.05916).
+
+Only the abstract is available (``shared/reference/pascual2021.md``): the data, the discrepancy
+measure and every number are [unverified], and all target IDs are suite-local placeholders.  The
+measures below (Jensen–Shannon divergence, Pearson r, top-1 agreement) are the card's
+*candidate* measures, named as such.  Attribution target: the head output A·V before W^O
+(32-d in MiniLM), ``||∂z_i / ∂e^0_j||_F`` normalised over j (HTA with the head output as the
+target), from the shared HTA run of ``brunner2020``.  Methods: ``identifiability``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .. import identifiability as idf
+from .. import plots
+from .brunner2020 import _method_note, load_hta
+
+KEY = "pascual2021"
+
+PAPER = {
+    "fig2": {
+        "what": "attention vs attribution discrepancy per layer and head",
+        "paper": "attention (local) and attribution of the head output to the input tokens (global) differ "
+                 "significantly ('significant discrepancy/mismatch') [exact, abstract]; measure and numbers "
+                 "[unverified], not available",
+    },
+    "fig4": {
+        "what": "relative-position (offset) profiles, attention vs attribution, per layer",
+        "paper": "'some patterns persist across all layers' [exact, abstract]; which ones [unverified]",
+    },
+    "fig3": {
+        "what": "[CLS]/[SEP]/punctuation mass, attention vs attribution, per head and layer",
+        "paper": "figure and numbers [unverified]; candidate reading: delimiter attention is not mirrored in "
+                 "the attribution [unverified]",
+    },
+}
+
+
+def _pairs(data):
+    att = [d["attention"] for d in data]  # (L, H, T, T)
+    attr = [d["heads"] for d in data]  # (L, H, T, T)
+    return att, attr
+
+
+def fig2(hta_path, params, png, csv) -> dict:
+    data, probes = load_hta(hta_path)
+    att, attr = _pairs(data)
+    jsd = np.mean([idf.jensen_shannon(a, b).mean(-1) for a, b in zip(att, attr)], 0)  # (L, H)
+    r = np.mean([np.nanmean(idf.rowwise_pearson(a, b), -1) for a, b in zip(att, attr)], 0)
+    top1 = np.mean([(a.argmax(-1) == b.argmax(-1)).mean(-1) for a, b in zip(att, attr)], 0)
+    n_layers, n_heads = jsd.shape
+    df = pd.DataFrame([{"layer": l + 1, "head": h + 1, "jsd": jsd[l, h], "pearson": r[l, h], "top1_agreement": top1[l, h]}
+                       for l in range(n_layers) for h in range(n_heads)])
+    df.to_csv(csv, index=False)
+    plots.style()
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": [1.4, 1]})
+    sns.heatmap(jsd, ax=axes[0], cmap="viridis", annot=True, fmt=".2f", annot_kws={"fontsize": 6},
+                xticklabels=range(1, n_heads + 1), yticklabels=range(1, n_layers + 1))
+    axes[0].set_xlabel("head")
+    axes[0].set_ylabel("layer")
+    axes[0].set_title("(a) JSD(attention, attribution) per head [candidate measure]", fontsize=9)
+    per = df.groupby("layer")[["jsd", "pearson", "top1_agreement"]].mean()
+    for col in per:
+        axes[1].plot(per.index, per[col], "-o", ms=3, label=col)
+    axes[1].set_xlabel("layer")
+    axes[1].set_title("(b) per-layer means [candidate measures]", fontsize=9)
+    axes[1].legend(fontsize=7)
+    fig.suptitle(f"{KEY}/fig2: MiniLM, {len(data)} pairs; attribution of head output A·V (before W^O); "
+                 f"{_method_note(probes)}", fontsize=8)
+    plots.save(fig, png)
+    j = per.jsd.to_numpy()
+    ok = bool(j[0] == j.min()) and float(j[1:].mean()) > params["jsd_threshold"]
+    return {
+        "paper": PAPER["fig2"]["paper"],
+        "ours": ("mean JSD per layer " + ", ".join(f"L{i + 1} {v:.3f}" for i, v in enumerate(j))
+                 + "; Pearson " + ", ".join(f"L{i + 1} {v:.2f}" for i, v in enumerate(per.pearson))
+                 + "; top-1 agreement " + ", ".join(f"L{i + 1} {v:.2f}" for i, v in enumerate(per.top1_agreement))),
+        "verdict": "reproduced" if ok else "not reproduced",
+        "detail": ("finding judged: attention and attribution agree best in layer 1 and differ beyond it (mean JSD of "
+                   f"layers 2-{len(j)} > {params['jsd_threshold']}); JSD/Pearson/top-1 are the card's candidate measures, the paper's "
+                   "measure is unverified"),
+    }
+
+
+def fig4(hta_path, params, png, csv) -> dict:
+    data, probes = load_hta(hta_path)
+    k = params["max_offset"]
+    att, attr = _pairs(data)
+    p_att = np.mean([idf.offset_profile(a, k) for a in att], 0)  # (L, H, 2k+1)
+    p_attr = np.mean([idf.offset_profile(b, k) for b in attr], 0)
+    offsets = np.arange(-k, k + 1)
+    n_layers, n_heads = p_att.shape[:2]
+    rows = []
+    for l in range(n_layers):
+        for h in range(n_heads):
+            for j, o in enumerate(offsets):
+                rows.append({"layer": l + 1, "head": h + 1, "offset": int(o), "attention": p_att[l, h, j],
+                             "attribution": p_attr[l, h, j]})
+    df = pd.DataFrame(rows)
+    df.to_csv(csv, index=False)
+    # positional heads: attention mass > 0.5 at offset -1 / 0 / +1 (Clark-style)
+    kinds = {-1: "previous", 0: "self", 1: "next"}
+    found = []
+    for l in range(n_layers):
+        for h in range(n_heads):
+            for o, name in kinds.items():
+                if p_att[l, h, k + o] > 0.5:
+                    found.append((l + 1, h + 1, name, p_att[l, h, k + o], p_attr[l, h, k + o],
+                                  int(np.argmax(p_attr[l, h])) - k))
+    plots.style()
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
+    for ax, prof, title in ((axes[0], p_att, "attention"), (axes[1], p_attr, "attribution of the head output")):
+        for l in range(n_layers):
+            ax.plot(offsets, prof[l].mean(0), "-o", ms=3, label=f"layer {l + 1}")
+        ax.set_xlabel("offset (key/input i - query j)")
+        ax.set_title(f"{title}, mean over heads", fontsize=10)
+    axes[0].set_ylabel("mean mass")
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"{KEY}/fig4: offset profiles, MiniLM, {len(data)} pairs; {_method_note(probes)}", fontsize=8)
+    plots.save(fig, png)
+    persists = [f for f in found if f[5] == {"previous": -1, "self": 0, "next": 1}[f[2]]]
+    by_layer = sorted({f[0] for f in persists})
+    ok = len(found) > 0 and len(persists) > 0 and (max(by_layer) if by_layer else 0) >= n_layers - 1
+    return {
+        "paper": PAPER["fig4"]["paper"],
+        "ours": (f"{len(found)} positional heads by attention (>0.5 at offset -1/0/+1); attribution keeps the same "
+                 f"peak offset in {len(persists)} of them, in layers {by_layer}: "
+                 + "; ".join(f"L{l}H{h} {n} att {a:.2f} attr {b:.2f}" for l, h, n, a, b, _ in persists[:8])),
+        "verdict": "reproduced" if ok else "not reproduced",
+        "detail": ("finding judged: a positional pattern (previous/self/next) of the attention is still the peak "
+                   "of the attribution in the last layers; which patterns the paper found is unverified"),
+    }
+
+
+def fig3(hta_path, params, png, csv) -> dict:
+    data, probes = load_hta(hta_path)
+    rows = []
+    for ex, d in enumerate(data):
+        types = idf.token_types(d["tokens"])
+        m_att = idf.token_type_mass(d["attention"], types)
+        m_attr = idf.token_type_mass(d["heads"], types)
+        for t in m_att:
+            for l in range(m_att[t].shape[0]):
+                for h in range(m_att[t].shape[1]):
+                    rows.append({"example": ex, "layer": l + 1, "head": h + 1, "type": t,
+                                 "attention": m_att[t][l, h], "attribution": m_attr[t][l, h]})
+    df = pd.DataFrame(rows).groupby(["layer", "head", "type"])[["attention", "attribution"]].mean().reset_index()
+    df.to_csv(csv, index=False)
+    plots.style()
+    import matplotlib.pyplot as plt
+
+    types_ = ["[CLS]", "[SEP]", "punct"]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    for ax, t in zip(axes, types_):
+        g = df[df.type == t]
+        sc = ax.scatter(g.attention, g.attribution, c=g.layer, cmap="viridis", s=12)
+        ax.plot([0, 1], [0, 1], "k:", lw=0.8)
+        ax.set_xlabel("attention mass")
+        ax.set_ylabel("attribution mass")
+        ax.set_title(t, fontsize=10)
+    fig.colorbar(sc, ax=axes[-1], label="layer")
+    fig.suptitle(f"{KEY}/fig3: per head, MiniLM, {len(data)} pairs; {_method_note(probes)}", fontsize=8)
+    plots.save(fig, png)
+    tot = df.groupby("type")[["attention", "attribution"]].mean()
+    top = df[df.type == "[CLS]"].sort_values("attention").iloc[-1]
+    return {
+        "paper": PAPER["fig3"]["paper"],
+        "ours": ("mean mass attention vs attribution: " + ", ".join(
+            f"{t} {tot.loc[t, 'attention']:.3f} vs {tot.loc[t, 'attribution']:.3f}" for t in tot.index)
+                 + f"; most [CLS]-attending head L{int(top.layer)}H{int(top['head'])}: {top.attention:.2f} vs "
+                   f"{top.attribution:.2f}"),
+        "verdict": "qualitative",
+        "detail": "figure content unverified; no reference numbers",
+    }
+
+
+def _example_heads(data):
+    """Heads shown in fig1: the strongest previous-token, [CLS] and [SEP] heads by attention, and the last layer's first."""
+    att = np.stack([idf.offset_profile(d["attention"], 1) for d in data]).mean(0)  # (L, H, 3)
+    types = [idf.token_type_mass(d["attention"], idf.token_types(d["tokens"])) for d in data]
+    cls = np.mean([t["[CLS]"] for t in types], 0)
+    sep = np.mean([t["[SEP]"] for t in types], 0)
+    picks = {"previous": np.unravel_index(att[..., 0].argmax(), att.shape[:2]),
+             "[CLS]": np.unravel_index(cls.argmax(), cls.shape), "[SEP]": np.unravel_index(sep.argmax(), sep.shape),
+             "last layer": (att.shape[0] - 1, 0)}
+    return [(name, int(l), int(h)) for name, (l, h) in picks.items()]
+
+
+def fig1(hta_path, params, png, csv) -> dict:
+    data, probes = load_hta(hta_path)
+    d = data[0]
+    heads = _example_heads(data)
+    tokens = d["tokens"]
+    t = len(tokens)
+    rows = []
+    for name, l, h in heads:
+        for q in range(t):
+            for k in range(t):
+                rows.append({"pattern": name, "layer": l + 1, "head": h + 1, "query": q, "key": k,
+                             "attention": d["attention"][l, h, q, k], "attribution": d["heads"][l, h, q, k]})
+    pd.DataFrame(rows).to_csv(csv, index=False)
+    plots.style()
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, axes = plt.subplots(2, len(heads), figsize=(4.2 * len(heads), 8.4))
+    for c, (name, l, h) in enumerate(heads):
+        for r, (m, what) in enumerate(((d["attention"][l, h], "attention"), (d["heads"][l, h], "attribution"))):
+            sns.heatmap(m, ax=axes[r, c], cmap="Blues", vmin=0, xticklabels=tokens, yticklabels=tokens, cbar=False,
+                        square=True)
+            axes[r, c].tick_params(labelsize=4)
+            axes[r, c].set_title(f"L{l + 1}H{h + 1} ({name}): {what}", fontsize=8)
+    fig.suptitle(f"{KEY}/fig1: attention vs head-output attribution, MiniLM, one Wikipedia pair; "
+                 f"{_method_note(probes)}", fontsize=8)
+    plots.save(fig, png)
+    jsd = {name: float(idf.jensen_shannon(d["attention"][l, h], d["heads"][l, h]).mean()) for name, l, h in heads}
+    return {
+        "paper": "example attention vs attribution maps; existence and heads [unverified]",
+        "ours": "JSD on this example: " + ", ".join(f"L{l + 1}H{h + 1} ({n}) {jsd[n]:.3f}" for n, l, h in heads),
+        "verdict": "qualitative",
+        "detail": "heads picked by their attention pattern over the HTA pairs",
+    }
+
+
+def fig5(hta_path, params, png, csv) -> dict:
+    data, probes = load_hta(hta_path)
+    k = params["max_offset"]
+    att = np.mean([idf.offset_profile(d["attention"], k) for d in data], 0)
+    attr = np.mean([idf.offset_profile(d["heads"], k) for d in data], 0)
+    n_layers, n_heads, n_off = att.shape
+    offsets = np.arange(-k, k + 1)
+    pd.DataFrame([{"layer": l + 1, "head": h + 1, "offset": int(o), "attention": att[l, h, j], "attribution": attr[l, h, j]}
+                  for l in range(n_layers) for h in range(n_heads) for j, o in enumerate(offsets)]).to_csv(csv, index=False)
+    plots.style()
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(n_layers, n_heads, figsize=(1.6 * n_heads, 1.3 * n_layers), sharex=True, sharey=True)
+    for l in range(n_layers):
+        for h in range(n_heads):
+            ax = axes[l, h]
+            ax.plot(offsets, att[l, h], "-", lw=1, label="attention")
+            ax.plot(offsets, attr[l, h], "--", lw=1, label="attribution")
+            ax.set_title(f"L{l + 1}H{h + 1}", fontsize=6)
+            ax.tick_params(labelsize=5)
+    axes[0, 0].legend(fontsize=5)
+    fig.suptitle(f"{KEY}/fig5: offset profile of every head, attention (solid) vs attribution (dashed); "
+                 f"{_method_note(probes)}", fontsize=8)
+    plots.save(fig, png)
+    return {
+        "paper": "appendix grids of all heads; existence [unverified]",
+        "ours": f"{n_layers * n_heads} heads; mean |attention - attribution| over offsets "
+                f"{float(np.abs(att - attr).mean()):.3f}",
+        "verdict": "qualitative",
+        "detail": "head grid drawn as offset profiles (not full maps) to stay readable",
+    }
+
+
+NOT_RUN = {
+    "table1": {"paper": "dependency/coreference probing, attention vs attribution; existence [unverified]", "ours": "",
+               "verdict": "not run",
+               "detail": "needs PTB/CoNLL-2012 (licensed) or UD EWT as a stand-in; not implemented"},
+}
