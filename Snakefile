@@ -13,6 +13,8 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/models.smk"
 include: "rules/abnar2020flow.smk"
+include: "rules/michel2019.smk"
+include: "rules/kovaleva2019.smk"
 include: "rules/report.smk"
 
 

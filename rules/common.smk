@@ -36,6 +36,7 @@ if config["data"]["sentiment"]["source"] == "local" and "label_first" not in con
 
 
 TARGETS = {}  # paper key -> list of figure stems, filled by each paper's rule file
+NOT_RUN = {}  # paper key -> stems the configuration cannot produce: a "not run" scorecard row each, no figure
 
 
 def all_targets():
@@ -47,4 +48,5 @@ def all_targets():
 
 
 def verdicts():
-    return [f"{RESULTS}/{paper}/{stem}.verdict.json" for paper in config["papers"] for stem in TARGETS[paper]]
+    return [f"{RESULTS}/{paper}/{stem}.verdict.json" for paper in config["papers"]
+            for stem in TARGETS[paper] + NOT_RUN.get(paper, [])]

@@ -111,6 +111,55 @@ def step_abnar_figure(i, o, p):
     _verdict(o["verdict"], paper.KEY, fig, result, p)
 
 
+def step_michel_analysis(i, o, p):
+    from .data import write_json
+    from .papers import michel2019 as paper
+
+    res = paper.analysis(i["model"], i["data"], p)
+    write_json(o["json"], res)
+    print(f"baseline {res['baseline']:.3f}; single-head sweep {res['time_single_sweep_s']:.1f} s")
+
+
+def step_michel_target(i, o, p):
+    from .papers import michel2019 as paper
+
+    target = p["target"]
+    if target == "not_run":
+        for key, path in o.items():
+            stem = key.removeprefix("verdict_")
+            _verdict(path, paper.KEY, stem, paper.not_run(stem), p)
+        return
+    res = json.loads(Path(i["json"]).read_text())
+    if target == "table6":
+        result = paper.table3(res, p, o["png"], o["csv"], held_out=True)
+    else:
+        result = getattr(paper, target)(res, p, o["png"], o["csv"])
+    _verdict(o["verdict"], paper.KEY, target, result, p)
+
+
+def step_kovaleva_analysis(i, o, p):
+    from .data import write_json
+    from .papers import kovaleva2019 as paper
+
+    res = paper.analysis(i["model"], i["data"], p)
+    write_json(o["json"], res)
+    print(f"baseline {res['baseline']:.3f}; single-head sweep {res['time_single_sweep_s']:.1f} s")
+
+
+def step_kovaleva_target(i, o, p):
+    from .papers import kovaleva2019 as paper
+
+    target = p["target"]
+    if target == "not_run":
+        for key, path in o.items():
+            stem = key.removeprefix("verdict_")
+            _verdict(path, paper.KEY, stem, paper.not_run(stem), p)
+        return
+    res = json.loads(Path(i["json"]).read_text())
+    result = getattr(paper, target)(res, p, o["png"], o["csv"])
+    _verdict(o["verdict"], paper.KEY, target, result, p)
+
+
 def step_scorecard(i, o, p):
     from .report import scorecard
 
@@ -126,6 +175,10 @@ STEPS = {
     "abnar-sst": step_abnar_sst,
     "abnar-table": step_abnar_table,
     "abnar-figure": step_abnar_figure,
+    "michel-analysis": step_michel_analysis,
+    "michel-target": step_michel_target,
+    "kovaleva-analysis": step_kovaleva_analysis,
+    "kovaleva-target": step_kovaleva_target,
     "scorecard": step_scorecard,
 }
 

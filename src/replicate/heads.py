@@ -16,6 +16,10 @@ from .instrument import Instrument
 
 
 def make_batches(tok, pairs: list[tuple[str, int]], max_length: int = 128, batch_size: int = 32) -> list[dict]:
+    """Tokenised batches with labels, sentences sorted by length (less padding; scores are
+    order-free)."""
+    lengths = [len(tok(s, truncation=True, max_length=max_length)["input_ids"]) for s, _ in pairs]
+    pairs = [pairs[i] for i in np.argsort(lengths, kind="stable")]
     out = []
     for i in range(0, len(pairs), batch_size):
         chunk = pairs[i : i + batch_size]
@@ -206,10 +210,13 @@ def pruning_order(scores: np.ndarray, rng: np.random.Generator | None = None) ->
 
 
 def pruning_curve(model, inst: Instrument, cache: LayerCache, order: list[tuple[int, int]],
-                  fractions: list[float], metric=accuracy) -> list[float]:
+                  fractions: list[float], metric=accuracy, baseline: float | None = None) -> list[float]:
+    """Score after masking the first ``fraction`` of ``order``; ``baseline`` (the unpruned
+    score, if known) is reused for fraction 0."""
     n = len(order)
-    configs = [{"mask": order[: int(round(f * n))]} for f in fractions]
-    return sweep(model, inst, cache, configs, metric)
+    todo = [f for f in fractions if not (baseline is not None and int(round(f * n)) == 0)]
+    scores = dict(zip(todo, sweep(model, inst, cache, [{"mask": order[: int(round(f * n))]} for f in todo], metric)))
+    return [scores.get(f, baseline) for f in fractions]
 
 
 # ----------------------------------------------------------------------------- attention statistics
