@@ -140,3 +140,26 @@ def test_token_shares_and_cosine(tiny_clf):
     np.testing.assert_allclose(shares["cls"] + shares["other"], 1.0, atol=1e-6)
     cos = heads.attention_cosine(tiny_clf, inst, tiny_clf, inst, Tok(), sents)
     np.testing.assert_allclose(cos, 1.0, atol=1e-6)
+
+
+def test_pruned_model_equals_gated_model(tiny_clf):
+    import copy
+
+    b = _batch()
+    inputs = {k: v for k, v in b.items() if k != "labels"}
+    to_prune = {0: [1, 3], 1: [0], 2: [0, 1, 2]}
+    inst = Instrument(tiny_clf)
+    for l, hs in to_prune.items():
+        for h in hs:
+            inst.gates[l, h] = 0.0
+    with torch.no_grad():
+        gated = tiny_clf(**inputs).logits
+    inst.detach()
+    pruned = copy.deepcopy(tiny_clf)
+    heads.prune_heads(pruned, to_prune)
+    assert pruned.bert.encoder.layer[2].attention.self.query.out_features == 8
+    with torch.no_grad():
+        out = pruned(**inputs).logits
+    torch.testing.assert_close(out, gated, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError):
+        heads.prune_heads(pruned, {0: [0, 1]})

@@ -260,3 +260,31 @@ def attention_cosine(model_a, inst_a: Instrument, model_b, inst_b: Instrument, t
             total[l] += (fa * fb).sum(1) / (np.linalg.norm(fa, axis=1) * np.linalg.norm(fb, axis=1))
         n += 1
     return total / max(n, 1)
+
+
+# ----------------------------------------------------------------------------- head removal
+
+
+def prune_heads(model, to_prune: dict[int, list[int]]) -> None:
+    """Remove heads' weights from a BERT-family model in place (Michel §6 / table4):
+    slice the query, key and value rows and the output projection's columns of each pruned
+    head (transformers 5 dropped ``prune_heads``).  The output bias stays, as with gating.
+    Every layer must keep at least one head (Michel's ``--at_least_x_heads_per_layer 1``)."""
+    from transformers.pytorch_utils import prune_linear_layer
+
+    _, layers = _encoder_layers(model)
+    for l, drop in to_prune.items():
+        drop = set(int(h) for h in drop)
+        if not drop:
+            continue
+        att = layers[l].attention
+        sa = att.self
+        d, n = sa.attention_head_size, sa.num_attention_heads
+        keep = [h for h in range(n) if h not in drop]
+        if not keep:
+            raise ValueError(f"layer {l}: pruning every head is not supported; keep at least one")
+        idx = torch.cat([torch.arange(h * d, (h + 1) * d) for h in keep])
+        sa.query, sa.key, sa.value = (prune_linear_layer(m, idx) for m in (sa.query, sa.key, sa.value))
+        att.output.dense = prune_linear_layer(att.output.dense, idx, dim=1)
+        sa.num_attention_heads = len(keep)
+        sa.all_head_size = d * len(keep)
