@@ -17,6 +17,12 @@ from .. import heads, sources
 from ..data import read_sentences
 from ..instrument import Instrument
 
+def _wrap(note: str, width: int = 60) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap("ours: " + note, width))
+
+
 KEY = "michel2019"
 
 PAPER = {
@@ -126,7 +132,7 @@ def fig1(res: dict, params: dict, png, csv) -> dict:
     ax.axvline(base, color="black", ls="--", label=f"unmasked baseline {base:.3f}")
     ax.set_xlabel("accuracy with one head masked")
     ax.set_ylabel("number of heads")
-    ax.set_title(f"michel2019/fig1(b) style: single-head masking\n(ours: {params['model_note']})", fontsize=9)
+    ax.set_title(f"michel2019/fig1(b) style: single-head masking\n({_wrap(params['model_note'])})", fontsize=9)
     ax.legend(fontsize=8)
     plots.save(fig, png)
     tol = params["flat_tolerance"]
@@ -171,7 +177,7 @@ def table3(res: dict, params: dict, png, csv, held_out: bool = False) -> dict:
     ax.set_xlabel("layer")
     ax.set_ylabel("Δ accuracy (%), one head kept")
     ax.set_title(f"michel2019/{target}: best single head kept per layer"
-                 + (" (chosen on training sentences)" if held_out else "") + f"\n(ours: {params['model_note']})", fontsize=9)
+                 + (" (chosen on training sentences)" if held_out else "") + f"\n({_wrap(params['model_note'])})", fontsize=9)
     ax.legend(fontsize=8)
     plots.save(fig, png)
     tol = params["keep_one_tolerance"]
@@ -220,7 +226,7 @@ def fig3(res: dict, params: dict, png, csv) -> dict:
     ax.fill_between(pct, rand.mean(0) - rand.std(0), rand.mean(0) + rand.std(0), color="#7f7f7f", alpha=0.15, lw=0)
     ax.set_xlabel("% heads pruned")
     ax.set_ylabel("accuracy")
-    ax.set_title(f"michel2019/fig3(b) style: pruning by importance\n(ours: {params['model_note']})", fontsize=9)
+    ax.set_title(f"michel2019/fig3(b) style: pruning by importance\n({_wrap(params['model_note'])})", fontsize=9)
     ax.legend(fontsize=8)
     plots.save(fig, png)
     base, tol = res["baseline"], params["flat_tolerance"]
