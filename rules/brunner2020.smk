@@ -105,19 +105,3 @@ rule hta_figure:
     shell:
         "python -m replicate paper-figure --in hta={input.hta} --out png={output.png} csv={output.csv} "
         "verdict={output.verdict} --params {params.cfg} > {log} 2>&1"
-
-
-rule not_run_verdict:
-    output:
-        verdict=f"{RESULTS}/{{paper}}/{{stem}}.notrun.verdict.json",
-    wildcard_constraints:
-        paper="brunner2020|pascual2021",
-    params:
-        cfg=lambda w: params_json({"paper": w.paper, "figure": w.stem, "model_note": IDF_NOTE,
-                                   "data_note": f"scale: {config['scale']}"}),
-    log:
-        f"{LOGS}/{{paper}}/{{stem}}.notrun.log",
-    conda:
-        "../envs/replicate.yaml"
-    shell:
-        "python -m replicate not-run --out verdict={output.verdict} --params {params.cfg} > {log} 2>&1"

@@ -14,6 +14,22 @@ if isinstance(config["abnar2020flow"]["table3"]["model"], dict):
     )
 
 
+rule not_run_verdict:
+    output:
+        verdict=f"{RESULTS}/{{paper}}/{{stem}}.notrun.verdict.json",
+    wildcard_constraints:
+        paper="|".join(NOT_RUN),
+    params:
+        cfg=lambda w: params_json({"paper": w.paper, "figure": w.stem, "model_note": "",
+                                   "data_note": f"scale: {config['scale']}"}),
+    log:
+        f"{LOGS}/{{paper}}/{{stem}}.notrun.log",
+    conda:
+        "../envs/replicate.yaml"
+    shell:
+        "python -m replicate not-run --out verdict={output.verdict} --params {params.cfg} > {log} 2>&1"
+
+
 rule scorecard:
     input:
         verdicts(),

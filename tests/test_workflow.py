@@ -73,3 +73,30 @@ def test_nothing_left_to_do(tiny_run):
     res = snakemake(tiny_run, "-n", "--configfile", str(ROOT / "tests/data/config_tiny.yaml"))
     assert res.returncode == 0
     assert "Nothing to be done" in res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("paper,targets,not_run", [
+    ("michel2019", ("fig1", "table3", "table6", "fig3"), ("table1", "table2", "table4", "table5", "fig2", "fig4", "fig5", "fig6")),
+    ("kovaleva2019", ("fig5", "fig6", "fig8", "fig9"), ("table1", "fig1", "fig2", "fig3", "fig4", "fig7")),
+])
+def test_head_papers(tiny_run, paper, targets, not_run):
+    for target in targets:
+        for ext in ("png", "pdf", "csv"):
+            assert (tiny_run / "figures" / paper / f"{target}.{ext}").stat().st_size > 0, f"{paper}/{target}.{ext}"
+        verdict = json.loads((tiny_run / "results" / paper / f"{target}.verdict.json").read_text())
+        assert verdict["verdict"] in {"reproduced", "not reproduced"} and verdict["ours"] and verdict["paper"]
+    card = (tiny_run / "figures" / "scorecard.md").read_text()
+    rows = [line for line in card.splitlines() if line.startswith(f"| `{paper}/")]
+    assert len(rows) == len(targets) + len(not_run)
+    assert sum("**not run**" in r for r in rows) == len(not_run)
+
+
+def test_head_sweeps_have_one_row_per_head(tiny_run):
+    fig8 = pd.read_csv(tiny_run / "figures" / "kovaleva2019" / "fig8.csv")
+    assert len(fig8) == 72 and fig8.baseline.nunique() == 1
+    fig1 = pd.read_csv(tiny_run / "figures" / "michel2019" / "fig1.csv")
+    assert len(fig1) == 72
+    fig3 = pd.read_csv(tiny_run / "figures" / "michel2019" / "fig3.csv")
+    imp = fig3[fig3.order == "importance"].set_index("fraction_pruned").accuracy
+    assert list(imp.index) == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert imp.loc[0.0] == pytest.approx(fig1.baseline.iloc[0])

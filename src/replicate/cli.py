@@ -141,7 +141,46 @@ def step_paper_figure(i, o, p):
 def step_not_run(i, o, p):
     """A scorecard row for a target that this configuration does not produce (and why)."""
     paper = _paper(p["paper"])
-    _verdict(o["verdict"], paper.KEY, p["figure"], paper.NOT_RUN[p["figure"]], p)
+    stem = p["figure"]
+    result = paper.not_run(stem) if hasattr(paper, "not_run") else paper.NOT_RUN[stem]
+    _verdict(o["verdict"], paper.KEY, stem, result, p)
+def step_michel_analysis(i, o, p):
+    from .data import write_json
+    from .papers import michel2019 as paper
+
+    res = paper.analysis(i["model"], i["data"], p)
+    write_json(o["json"], res)
+    print(f"baseline {res['baseline']:.3f}; single-head sweep {res['time_single_sweep_s']:.1f} s")
+
+
+def step_michel_target(i, o, p):
+    from .papers import michel2019 as paper
+
+    target = p["target"]
+    res = json.loads(Path(i["json"]).read_text())
+    if target == "table6":
+        result = paper.table3(res, p, o["png"], o["csv"], held_out=True)
+    else:
+        result = getattr(paper, target)(res, p, o["png"], o["csv"])
+    _verdict(o["verdict"], paper.KEY, target, result, p)
+
+
+def step_kovaleva_analysis(i, o, p):
+    from .data import write_json
+    from .papers import kovaleva2019 as paper
+
+    res = paper.analysis(i["model"], i["data"], p)
+    write_json(o["json"], res)
+    print(f"baseline {res['baseline']:.3f}; single-head sweep {res['time_single_sweep_s']:.1f} s")
+
+
+def step_kovaleva_target(i, o, p):
+    from .papers import kovaleva2019 as paper
+
+    target = p["target"]
+    res = json.loads(Path(i["json"]).read_text())
+    result = getattr(paper, target)(res, p, o["png"], o["csv"])
+    _verdict(o["verdict"], paper.KEY, target, result, p)
 
 
 def step_scorecard(i, o, p):
@@ -163,6 +202,10 @@ STEPS = {
     "hta": step_hta,
     "paper-figure": step_paper_figure,
     "not-run": step_not_run,
+    "michel-analysis": step_michel_analysis,
+    "michel-target": step_michel_target,
+    "kovaleva-analysis": step_kovaleva_analysis,
+    "kovaleva-target": step_kovaleva_target,
     "scorecard": step_scorecard,
 }
 

@@ -1,0 +1,55 @@
+# Kovaleva, Romanov, Rogers & Rumshisky (2019), Revealing the Dark Secrets of BERT.
+KOVALEVA = config["kovaleva2019"]
+TARGETS["kovaleva2019"] = ["fig5", "fig6", "fig8", "fig9"]
+NOT_RUN["kovaleva2019"] = ["table1", "fig1", "fig2", "fig3", "fig4", "fig7"]
+
+_KO = KOVALEVA["model"]
+check_model_key(_KO["finetune"], "kovaleva2019.model.finetune")
+KOVALEVA_MODEL = f"{MODELS}/{_KO['finetune']}/{_KO['task']}/seed{SEED}"
+KOVALEVA_NOTE = f"{_KO['finetune']} fine-tuned here on {config['data']['sentiment']['source']} {_KO['task']} (stand-in for BERT-base on GLUE; one task)"
+
+
+rule kovaleva_analysis:
+    input:
+        model=f"{KOVALEVA_MODEL}/config.json",
+        data=rules.prepare_sentiment.output,
+    output:
+        json=f"{RESULTS}/kovaleva2019/analysis.json",
+    params:
+        cfg=params_json({**KOVALEVA, "seed": SEED, "pretrained": check_model_key(KOVALEVA["pretrained"], "kovaleva2019.pretrained")}),
+        model=KOVALEVA_MODEL,
+        data=f"{DATA}/{_KO['task']}",
+    log:
+        f"{LOGS}/kovaleva2019/analysis.log",
+    benchmark:
+        f"{LOGS}/bench/kovaleva2019/analysis.tsv"
+    threads: 2
+    resources:
+        mem_mb=3000,
+    conda:
+        "../envs/replicate.yaml"
+    shell:
+        "python -m replicate kovaleva-analysis --threads {threads} --in model={params.model} data={params.data} "
+        "--out json={output.json} --params {params.cfg} > {log} 2>&1"
+
+
+rule kovaleva_target:
+    input:
+        json=rules.kovaleva_analysis.output.json,
+    output:
+        png=f"{FIGURES}/kovaleva2019/{{target}}.png",
+        pdf=f"{FIGURES}/kovaleva2019/{{target}}.pdf",
+        csv=f"{FIGURES}/kovaleva2019/{{target}}.csv",
+        verdict=f"{RESULTS}/kovaleva2019/{{target}}.verdict.json",
+    wildcard_constraints:
+        target="|".join(TARGETS["kovaleva2019"]),
+    params:
+        cfg=lambda w: params_json({**KOVALEVA, "target": w.target, "model_note": KOVALEVA_NOTE,
+                                   "data_note": f"{config['data']['sentiment']['source']} {_KO['task']} test split"}),
+    log:
+        f"{LOGS}/kovaleva2019/{{target}}.log",
+    conda:
+        "../envs/replicate.yaml"
+    shell:
+        "python -m replicate kovaleva-target --in json={input.json} --out png={output.png} csv={output.csv} "
+        "verdict={output.verdict} --params {params.cfg} > {log} 2>&1"

@@ -1,0 +1,290 @@
+"""Head-level methods on instrumented BERT classifiers: evaluation under gates or uniform
+("disabled") heads with a layer cache, Michel et al.'s head importance, pruning orders and
+curves, and per-head attention statistics (Kovaleva et al.).
+
+Every function works on a Hugging Face ``*ForSequenceClassification`` BERT-family model with an
+:class:`~replicate.instrument.Instrument` attached; batches are dicts of tensors from the
+tokenizer plus ``labels``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .instrument import Instrument
+
+
+def make_batches(tok, pairs: list[tuple[str, int]], max_length: int = 128, batch_size: int = 32) -> list[dict]:
+    """Tokenised batches with labels, sentences sorted by length (less padding; scores are
+    order-free)."""
+    lengths = [len(tok(s, truncation=True, max_length=max_length)["input_ids"]) for s, _ in pairs]
+    pairs = [pairs[i] for i in np.argsort(lengths, kind="stable")]
+    out = []
+    for i in range(0, len(pairs), batch_size):
+        chunk = pairs[i : i + batch_size]
+        enc = tok([s for s, _ in chunk], padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+        enc = dict(enc)
+        enc["labels"] = torch.as_tensor([y for _, y in chunk])
+        out.append(enc)
+    return out
+
+
+def _inputs(batch: dict) -> dict:
+    return {k: v for k, v in batch.items() if k != "labels"}
+
+
+def _encoder_layers(model):
+    base = getattr(model, model.base_model_prefix)
+    return base, list(base.encoder.layer)
+
+
+class LayerCache:
+    """Cache every encoder layer's input for fixed batches, so a configuration that only
+    changes heads of layers >= l re-runs layers l..L and the classifier head only.
+
+    Built once with all gates at 1 and no head disabled (the baseline); ``logits(l)``
+    must be called with the instrument holding a configuration that leaves layers < l
+    untouched (checked).
+    """
+
+    def __init__(self, model, inst: Instrument, batches: list[dict]):
+        self.model, self.inst, self.batches = model, inst, batches
+        self.base, self.layers = _encoder_layers(model)
+        self.calls: list[list[tuple]] = []
+        captured: list[tuple] = []
+
+        def hook(module, args, kwargs):
+            captured.append((args[0].detach(), args[1:], dict(kwargs)))
+
+        handles = [layer.register_forward_pre_hook(hook, with_kwargs=True) for layer in self.layers]
+        try:
+            with torch.no_grad():
+                for b in batches:
+                    captured.clear()
+                    model(**_inputs(b))
+                    self.calls.append(list(captured))
+        finally:
+            for h in handles:
+                h.remove()
+
+    @torch.no_grad()
+    def logits(self, start: int = 0) -> torch.Tensor:
+        changed = (self.inst.gates != 1) | self.inst.uniform
+        if bool(changed[:start].any()):
+            raise ValueError(f"the configuration changes layers before {start}: cannot start from the cache there")
+        out = []
+        for calls in self.calls:
+            h, args, kwargs = calls[start]
+            for i in range(start, len(self.layers)):
+                _, args, kwargs = calls[i]
+                h = self.layers[i](h, *args, **kwargs)
+                h = h[0] if isinstance(h, tuple) else h
+            pooled = self.base.pooler(h) if self.base.pooler is not None else h[:, 0]
+            out.append(self.model.classifier(self.model.dropout(pooled)))
+        return torch.cat(out)
+
+
+@torch.no_grad()
+def full_logits(model, batches: list[dict]) -> torch.Tensor:
+    return torch.cat([model(**_inputs(b)).logits for b in batches])
+
+
+def labels_of(batches: list[dict]) -> np.ndarray:
+    return torch.cat([b["labels"] for b in batches]).numpy()
+
+
+def accuracy(logits: torch.Tensor, labels: np.ndarray) -> float:
+    return float((logits.argmax(-1).numpy() == labels).mean())
+
+
+def _first_changed(inst: Instrument) -> int:
+    changed = ((inst.gates != 1) | inst.uniform).any(1)
+    idx = torch.nonzero(changed).flatten()
+    return int(idx[0]) if len(idx) else inst.n_layers
+
+
+def sweep(model, inst: Instrument, cache: LayerCache, configs: list[dict], metric=accuracy) -> list[float]:
+    """Score each configuration ``{"mask": [(l, h), ...], "uniform": [(l, h), ...]}``."""
+    labels = labels_of(cache.batches)
+    scores = []
+    for cfg in configs:
+        inst.reset()
+        for l, h in cfg.get("mask", []):
+            inst.gates[l, h] = 0.0
+        for l, h in cfg.get("uniform", []):
+            inst.uniform[l, h] = True
+        start = min(_first_changed(inst), inst.n_layers - 1)
+        scores.append(metric(cache.logits(start), labels))
+    inst.reset()
+    return scores
+
+
+def single_head_configs(n_layers: int, n_heads: int, kind: str) -> list[dict]:
+    return [{kind: [(l, h)]} for l in range(n_layers) for h in range(n_heads)]
+
+
+def layer_configs(n_layers: int, n_heads: int, kind: str) -> list[dict]:
+    return [{kind: [(l, h) for h in range(n_heads)]} for l in range(n_layers)]
+
+
+def all_but_one_configs(n_layers: int, n_heads: int) -> list[dict]:
+    """Michel Table 3: in layer l keep only head h (mask the others)."""
+    return [{"mask": [(l, k) for k in range(n_heads) if k != h]} for l in range(n_layers) for h in range(n_heads)]
+
+
+# ----------------------------------------------------------------------------- importance
+
+
+def head_importance(model, inst: Instrument, batches: list[dict], abs_level: str = "token",
+                    normalize: bool = True) -> np.ndarray:
+    """Michel et al.'s head importance I_h, (L, H).
+
+    For head h the contribution of query token t is ``<dL/dctx_t, ctx_t>`` (ctx = the head's
+    context vector); since ctx_t = sum_j A[t, j] v_j this equals ``sum_j A[t, j] dL/dA[t, j]``,
+    read here from the recorded attention and its gradient.  ``abs_level``: ``token`` (the
+    released code: absolute value per token), ``example`` (the paper's formula), or ``none``
+    (the signed sum, i.e. the gradient of the summed batch losses w.r.t. the head gate).
+    The loss is the batch-mean cross-entropy, as in the code.  ``normalize``: divide each
+    layer by its l2 norm (the code's final step; the code's token-count divisors cancel).
+    """
+    model.eval()
+    imp = torch.zeros(inst.n_layers, inst.n_heads, dtype=torch.float64)
+    for b in batches:
+        model.zero_grad(set_to_none=True)
+        with inst.recording(keep_grad=True) as att:
+            logits = model(**_inputs(b)).logits
+        loss = torch.nn.functional.cross_entropy(logits, b["labels"])
+        loss.backward()
+        for l, a in enumerate(att):
+            dot = (a.detach() * a.grad).sum(-1).double()  # (B, H, T) per query token
+            if abs_level == "token":
+                imp[l] += dot.abs().sum((0, 2))
+            elif abs_level == "example":
+                imp[l] += dot.sum(2).abs().sum(0)
+            elif abs_level == "none":
+                imp[l] += dot.sum((0, 2))
+            else:
+                raise ValueError(f"abs_level must be token, example or none; got {abs_level!r}")
+    model.zero_grad(set_to_none=True)
+    out = imp.numpy()
+    if normalize:
+        out = out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-20)
+    return out
+
+
+def gate_gradient(model, inst: Instrument, batch: dict) -> np.ndarray:
+    """d loss / d gate for every head (gates at their current values), by autograd."""
+    gates = inst.gates.detach().clone().requires_grad_(True)
+    inst.gates = gates
+    logits = model(**_inputs(batch)).logits
+    loss = torch.nn.functional.cross_entropy(logits, batch["labels"])
+    (grad,) = torch.autograd.grad(loss, gates)
+    inst.gates = gates.detach()
+    return grad.numpy()
+
+
+@torch.no_grad()
+def attention_confidence(inst: Instrument, model, batches: list[dict]) -> np.ndarray:
+    """Mean over non-pad query tokens of the head's maximum attention weight (Voita et al.), (L, H)."""
+    total = torch.zeros(inst.n_layers, inst.n_heads, dtype=torch.float64)
+    count = 0
+    for b in batches:
+        with inst.recording() as att:
+            model(**_inputs(b))
+        mask = b["attention_mask"].double()  # (B, T)
+        for l, a in enumerate(att):
+            total[l] += (a.max(-1).values.double() * mask[:, None, :]).sum((0, 2))
+        count += float(mask.sum())
+    return (total / count).numpy()
+
+
+def pruning_order(scores: np.ndarray, rng: np.random.Generator | None = None) -> list[tuple[int, int]]:
+    """Heads in increasing order of ``scores`` (ties broken by position); random if ``rng``."""
+    L, H = scores.shape
+    heads = [(l, h) for l in range(L) for h in range(H)]
+    if rng is not None:
+        return [heads[i] for i in rng.permutation(len(heads))]
+    flat = scores.flatten()
+    return [heads[i] for i in np.argsort(flat, kind="stable")]
+
+
+def pruning_curve(model, inst: Instrument, cache: LayerCache, order: list[tuple[int, int]],
+                  fractions: list[float], metric=accuracy, baseline: float | None = None) -> list[float]:
+    """Score after masking the first ``fraction`` of ``order``; ``baseline`` (the unpruned
+    score, if known) is reused for fraction 0."""
+    n = len(order)
+    todo = [f for f in fractions if not (baseline is not None and int(round(f * n)) == 0)]
+    scores = dict(zip(todo, sweep(model, inst, cache, [{"mask": order[: int(round(f * n))]} for f in todo], metric)))
+    return [scores.get(f, baseline) for f in fractions]
+
+
+# ----------------------------------------------------------------------------- attention statistics
+
+
+@torch.no_grad()
+def attention_maps(model, inst: Instrument, tok, sentences: list[str], max_length: int = 128):
+    """Yield (tokens, list of (H, T, T) arrays per layer) for each sentence, unpadded."""
+    for s in sentences:
+        enc = tok(s, truncation=True, max_length=max_length, return_tensors="pt")
+        with inst.recording() as att:
+            model(**enc)
+        yield tok.convert_ids_to_tokens(enc["input_ids"][0]), [a[0].numpy() for a in att]
+
+
+def token_attention_shares(model, inst: Instrument, tok, sentences: list[str], categories: dict,
+                           max_length: int = 128) -> dict[str, np.ndarray]:
+    """Kovaleva fig6: per head, the attention mass on keys of each category, averaged over
+    query tokens and sentences.  ``categories``: name -> predicate(token) -> bool."""
+    sums = {name: np.zeros((inst.n_layers, inst.n_heads)) for name in categories}
+    n = 0
+    for tokens, maps in attention_maps(model, inst, tok, sentences, max_length):
+        for name, pred in categories.items():
+            keys = np.array([pred(t) for t in tokens], dtype=float)
+            for l, a in enumerate(maps):
+                sums[name][l] += (a @ keys).mean(-1)
+        n += 1
+    return {name: s / max(n, 1) for name, s in sums.items()}
+
+
+def attention_cosine(model_a, inst_a: Instrument, model_b, inst_b: Instrument, tok, sentences: list[str],
+                     max_length: int = 128) -> np.ndarray:
+    """Kovaleva fig5: per head, cosine similarity of the flattened (unpadded) attention maps of
+    two models on the same inputs, averaged over sentences, (L, H)."""
+    total = np.zeros((inst_a.n_layers, inst_a.n_heads))
+    n = 0
+    for (_, ma), (_, mb) in zip(attention_maps(model_a, inst_a, tok, sentences, max_length),
+                                attention_maps(model_b, inst_b, tok, sentences, max_length)):
+        for l, (a, b) in enumerate(zip(ma, mb)):
+            fa, fb = a.reshape(a.shape[0], -1), b.reshape(b.shape[0], -1)
+            total[l] += (fa * fb).sum(1) / (np.linalg.norm(fa, axis=1) * np.linalg.norm(fb, axis=1))
+        n += 1
+    return total / max(n, 1)
+
+
+# ----------------------------------------------------------------------------- head removal
+
+
+def prune_heads(model, to_prune: dict[int, list[int]]) -> None:
+    """Remove heads' weights from a BERT-family model in place (Michel §6 / table4):
+    slice the query, key and value rows and the output projection's columns of each pruned
+    head (transformers 5 dropped ``prune_heads``).  The output bias stays, as with gating.
+    Every layer must keep at least one head (Michel's ``--at_least_x_heads_per_layer 1``)."""
+    from transformers.pytorch_utils import prune_linear_layer
+
+    _, layers = _encoder_layers(model)
+    for l, drop in to_prune.items():
+        drop = set(int(h) for h in drop)
+        if not drop:
+            continue
+        att = layers[l].attention
+        sa = att.self
+        d, n = sa.attention_head_size, sa.num_attention_heads
+        keep = [h for h in range(n) if h not in drop]
+        if not keep:
+            raise ValueError(f"layer {l}: pruning every head is not supported; keep at least one")
+        idx = torch.cat([torch.arange(h * d, (h + 1) * d) for h in keep])
+        sa.query, sa.key, sa.value = (prune_linear_layer(m, idx) for m in (sa.query, sa.key, sa.value))
+        att.output.dense = prune_linear_layer(att.output.dense, idx, dim=1)
+        sa.num_attention_heads = len(keep)
+        sa.all_head_size = d * len(keep)
