@@ -16,7 +16,7 @@ rule kovaleva_analysis:
     output:
         json=f"{RESULTS}/kovaleva2019/analysis.json",
     params:
-        cfg=params_json({**KOVALEVA, "seed": SEED, "pretrained": check_model_key(KOVALEVA["pretrained"], "kovaleva2019.pretrained")}),
+        cfg=params_json({**KOVALEVA, "paper": "kovaleva2019", "seed": SEED, "pretrained": check_model_key(KOVALEVA["pretrained"], "kovaleva2019.pretrained")}),
         model=KOVALEVA_MODEL,
         data=f"{DATA}/{_KO['task']}",
     log:
@@ -29,7 +29,7 @@ rule kovaleva_analysis:
     conda:
         "../envs/replicate.yaml"
     shell:
-        "python -m replicate kovaleva-analysis --threads {threads} --in model={params.model} data={params.data} "
+        "python -m replicate head-analysis --threads {threads} --in model={params.model} data={params.data} "
         "--out json={output.json} --params {params.cfg} > {log} 2>&1"
 
 
@@ -44,12 +44,12 @@ rule kovaleva_target:
     wildcard_constraints:
         target="|".join(TARGETS["kovaleva2019"]),
     params:
-        cfg=lambda w: params_json({**KOVALEVA, "target": w.target, "model_note": KOVALEVA_NOTE,
+        cfg=lambda w: params_json({**KOVALEVA, "paper": "kovaleva2019", "target": w.target, "model_note": KOVALEVA_NOTE,
                                    "data_note": f"{config['data']['sentiment']['source']} {_KO['task']} test split"}),
     log:
         f"{LOGS}/kovaleva2019/{{target}}.log",
     conda:
         "../envs/replicate.yaml"
     shell:
-        "python -m replicate kovaleva-target --in json={input.json} --out png={output.png} csv={output.csv} "
+        "python -m replicate head-target --in json={input.json} --out png={output.png} csv={output.csv} "
         "verdict={output.verdict} --params {params.cfg} > {log} 2>&1"

@@ -16,7 +16,7 @@ rule michel_analysis:
     output:
         json=f"{RESULTS}/michel2019/analysis.json",
     params:
-        cfg=params_json({**MICHEL, "seed": SEED}),
+        cfg=params_json({**MICHEL, "paper": "michel2019", "seed": SEED}),
         model=MICHEL_MODEL,
         data=f"{DATA}/{_MI['task']}",
     log:
@@ -29,7 +29,7 @@ rule michel_analysis:
     conda:
         "../envs/replicate.yaml"
     shell:
-        "python -m replicate michel-analysis --threads {threads} --in model={params.model} data={params.data} "
+        "python -m replicate head-analysis --threads {threads} --in model={params.model} data={params.data} "
         "--out json={output.json} --params {params.cfg} > {log} 2>&1"
 
 
@@ -44,12 +44,12 @@ rule michel_target:
     wildcard_constraints:
         target="|".join(TARGETS["michel2019"]),
     params:
-        cfg=lambda w: params_json({**MICHEL, "target": w.target, "model_note": MICHEL_NOTE,
+        cfg=lambda w: params_json({**MICHEL, "paper": "michel2019", "target": w.target, "model_note": MICHEL_NOTE,
                                    "data_note": f"{config['data']['sentiment']['source']} {_MI['task']} test split"}),
     log:
         f"{LOGS}/michel2019/{{target}}.log",
     conda:
         "../envs/replicate.yaml"
     shell:
-        "python -m replicate michel-target --in json={input.json} --out png={output.png} csv={output.csv} "
+        "python -m replicate head-target --in json={input.json} --out png={output.png} csv={output.csv} "
         "verdict={output.verdict} --params {params.cfg} > {log} 2>&1"

@@ -7,7 +7,6 @@ kind of machine gives identical numbers; the tolerance absorbs BLAS differences 
 pretrained-model-only figure 4 within 1e-4.  Verdicts must match exactly.
 """
 
-import json
 
 import numpy as np
 import pandas as pd

@@ -140,47 +140,27 @@ def step_paper_figure(i, o, p):
 
 def step_not_run(i, o, p):
     """A scorecard row for a target that this configuration does not produce (and why)."""
+    from .report import not_run_row
+
     paper = _paper(p["paper"])
-    stem = p["figure"]
-    result = paper.not_run(stem) if hasattr(paper, "not_run") else paper.NOT_RUN[stem]
-    _verdict(o["verdict"], paper.KEY, stem, result, p)
-def step_michel_analysis(i, o, p):
-    from .data import write_json
-    from .papers import michel2019 as paper
+    _verdict(o["verdict"], paper.KEY, p["figure"], not_run_row(paper, p["figure"]), p)
 
-    res = paper.analysis(i["model"], i["data"], p)
+
+def step_head_analysis(i, o, p):
+    """The one model pass of a head paper (michel2019, kovaleva2019): sweeps, importance, statistics."""
+    from .data import write_json
+
+    res = _paper(p["paper"]).analysis(i["model"], i["data"], p)
     write_json(o["json"], res)
     print(f"baseline {res['baseline']:.3f}; single-head sweep {res['time_single_sweep_s']:.1f} s")
 
 
-def step_michel_target(i, o, p):
-    from .papers import michel2019 as paper
-
-    target = p["target"]
+def step_head_target(i, o, p):
+    """One target of a head paper from its analysis file: ``paper.<target>(res, params, png, csv)``."""
+    paper = _paper(p["paper"])
     res = json.loads(Path(i["json"]).read_text())
-    if target == "table6":
-        result = paper.table3(res, p, o["png"], o["csv"], held_out=True)
-    else:
-        result = getattr(paper, target)(res, p, o["png"], o["csv"])
-    _verdict(o["verdict"], paper.KEY, target, result, p)
-
-
-def step_kovaleva_analysis(i, o, p):
-    from .data import write_json
-    from .papers import kovaleva2019 as paper
-
-    res = paper.analysis(i["model"], i["data"], p)
-    write_json(o["json"], res)
-    print(f"baseline {res['baseline']:.3f}; single-head sweep {res['time_single_sweep_s']:.1f} s")
-
-
-def step_kovaleva_target(i, o, p):
-    from .papers import kovaleva2019 as paper
-
-    target = p["target"]
-    res = json.loads(Path(i["json"]).read_text())
-    result = getattr(paper, target)(res, p, o["png"], o["csv"])
-    _verdict(o["verdict"], paper.KEY, target, result, p)
+    result = getattr(paper, p["target"])(res, p, o["png"], o["csv"])
+    _verdict(o["verdict"], paper.KEY, p["target"], result, p)
 
 
 def step_scorecard(i, o, p):
@@ -202,10 +182,8 @@ STEPS = {
     "hta": step_hta,
     "paper-figure": step_paper_figure,
     "not-run": step_not_run,
-    "michel-analysis": step_michel_analysis,
-    "michel-target": step_michel_target,
-    "kovaleva-analysis": step_kovaleva_analysis,
-    "kovaleva-target": step_kovaleva_target,
+    "head-analysis": step_head_analysis,
+    "head-target": step_head_target,
     "scorecard": step_scorecard,
 }
 

@@ -20,6 +20,13 @@ def style() -> None:
     plt.rcParams.update({"svg.hashsalt": "replicate", "figure.dpi": 100, "savefig.bbox": "tight"})
 
 
+def wrap_note(note: str, width: int = 60) -> str:
+    """A model/data note for a figure title, wrapped to ``width`` characters."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap("ours: " + note, width))
+
+
 def save(fig, png_path: str | Path) -> None:
     """Write ``<stem>.png`` and ``<stem>.pdf`` without volatile metadata (atomic renames)."""
     png = Path(png_path)

@@ -10,6 +10,19 @@ from .data import atomic_write
 VERDICTS = ("reproduced", "not reproduced", "not comparable", "qualitative", "not run")
 
 
+def not_run_row(paper, stem: str) -> dict:
+    """The scorecard row of a target this configuration does not produce.
+
+    ``paper.NOT_RUN[stem]`` is either the whole row or the reason; the paper's number then
+    comes from ``paper.PAPER_NOT_RUN``.
+    """
+    entry = paper.NOT_RUN[stem]
+    if isinstance(entry, dict):
+        return entry
+    return {"paper": getattr(paper, "PAPER_NOT_RUN", {}).get(stem, "see the reference card"), "ours": "",
+            "verdict": "not run", "detail": entry}
+
+
 def _inputs_section(files: dict, params: dict) -> list[str]:
     """Models and data behind the targets: sizes and accuracies from this run's files."""
     lines = ["", "## Models and data of this run", "", "| what | this run | paper |", "| --- | --- | --- |"]

@@ -442,7 +442,7 @@ def fig5(hta_path, params, png, csv) -> dict:
     last = df[df.layer == df.layer.max()].set_index("type")
     return {
         "paper": PAPER["fig5"]["paper"],
-        "ours": f"last layer: " + ", ".join(f"{t} {last.loc[t, 'contribution']:.3f} (token share "
+        "ours": "last layer: " + ", ".join(f"{t} {last.loc[t, 'contribution']:.3f} (token share "
                                             f"{last.loc[t, 'share_of_tokens']:.3f})" for t in last.index),
         "verdict": "qualitative",
         "detail": f"figure existence unverified; {_method_note(probes)}",

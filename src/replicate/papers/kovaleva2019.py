@@ -18,12 +18,6 @@ from .. import heads, sources
 from ..data import read_sentences
 from ..instrument import Instrument
 
-def _wrap(note: str, width: int = 60) -> str:
-    import textwrap
-
-    return "\n".join(textwrap.wrap("ours: " + note, width))
-
-
 KEY = "kovaleva2019"
 
 PAPER = {
@@ -124,7 +118,7 @@ def fig8(res: dict, params: dict, png, csv) -> dict:
     lo, hi = min(mat.min(), base), max(mat.max(), base)
     _heatmap(ax, mat, "Blues", lo, hi, "accuracy (orange: baseline)", baseline=base)
     ax.set_title(f"kovaleva2019/fig8: accuracy with one head disabled (uniform attention)\n"
-                 f"({_wrap(params['model_note'])}; baseline {base:.3f})", fontsize=9)
+                 f"({plots.wrap_note(params['model_note'])}; baseline {base:.3f})", fontsize=9)
     plots.save(fig, png)
     gain = float(mat.max() - base)
     mean_delta = float(mat.mean() - base)
@@ -183,7 +177,7 @@ def fig6(res: dict, params: dict, png, csv) -> dict:
             _heatmap(axes[r, c], _grid(res[f"shares_{model_name}"][cat], L, H), "YlGn", 0, 1, "mean attention")
             axes[r, c].set_title(f"{model_name}: to {'[CLS]' if cat == 'cls' else '[SEP]' if cat == 'sep' else 'punctuation'}",
                                  fontsize=9)
-    fig.suptitle(f"kovaleva2019/fig6: attention to special tokens ({_wrap(params['model_note'])})", fontsize=10)
+    fig.suptitle(f"kovaleva2019/fig6: attention to special tokens ({plots.wrap_note(params['model_note'])})", fontsize=10)
     fig.tight_layout()
     plots.save(fig, png)
     ft = {k: _grid(v, L, H).mean(1) for k, v in res["shares_finetuned"].items()}
@@ -210,7 +204,7 @@ def fig5(res: dict, params: dict, png, csv) -> dict:
     plots.style()
     fig, ax = plots.plt.subplots(figsize=(7.5, 4.2))
     _heatmap(ax, mat, "Blues_r", 0, 1, "cosine similarity")
-    ax.set_title(f"kovaleva2019/fig5: pre-trained vs fine-tuned attention, per head\n({_wrap(params['model_note'])})",
+    ax.set_title(f"kovaleva2019/fig5: pre-trained vs fine-tuned attention, per head\n({plots.wrap_note(params['model_note'])})",
                  fontsize=9)
     plots.save(fig, png)
     per_layer = mat.mean(1)
@@ -233,8 +227,3 @@ PAPER_NOT_RUN = {
     "fig4": "illustration (no numbers)",
     "fig7": "final-layer [CLS]: [SEP] gets the most attention except STS-B, RTE, QNLI (punctuation) [exact]",
 }
-
-
-def not_run(target: str) -> dict:
-    return {"paper": PAPER_NOT_RUN.get(target, "see the reference card"), "ours": "",
-            "verdict": "not run", "detail": NOT_RUN[target]}

@@ -17,12 +17,6 @@ from .. import heads, sources
 from ..data import read_sentences
 from ..instrument import Instrument
 
-def _wrap(note: str, width: int = 60) -> str:
-    import textwrap
-
-    return "\n".join(textwrap.wrap("ours: " + note, width))
-
-
 KEY = "michel2019"
 
 PAPER = {
@@ -132,7 +126,7 @@ def fig1(res: dict, params: dict, png, csv) -> dict:
     ax.axvline(base, color="black", ls="--", label=f"unmasked baseline {base:.3f}")
     ax.set_xlabel("accuracy with one head masked")
     ax.set_ylabel("number of heads")
-    ax.set_title(f"michel2019/fig1(b) style: single-head masking\n({_wrap(params['model_note'])})", fontsize=9)
+    ax.set_title(f"michel2019/fig1(b) style: single-head masking\n({plots.wrap_note(params['model_note'])})", fontsize=9)
     ax.legend(fontsize=8)
     plots.save(fig, png)
     tol = params["flat_tolerance"]
@@ -156,7 +150,7 @@ def _keep_one(res, key, base_key):
 def table3(res: dict, params: dict, png, csv, held_out: bool = False) -> dict:
     from .. import plots
 
-    L, H = res["n_layers"], res["n_heads"]
+    L = res["n_layers"]
     test_d = _keep_one(res, "keep_one_test", "baseline")
     if held_out:
         choose = _keep_one(res, "keep_one_train", "baseline_train").argmax(1)
@@ -177,7 +171,7 @@ def table3(res: dict, params: dict, png, csv, held_out: bool = False) -> dict:
     ax.set_xlabel("layer")
     ax.set_ylabel("Δ accuracy (%), one head kept")
     ax.set_title(f"michel2019/{target}: best single head kept per layer"
-                 + (" (chosen on training sentences)" if held_out else "") + f"\n({_wrap(params['model_note'])})", fontsize=9)
+                 + (" (chosen on training sentences)" if held_out else "") + f"\n({plots.wrap_note(params['model_note'])})", fontsize=9)
     ax.legend(fontsize=8)
     plots.save(fig, png)
     tol = params["keep_one_tolerance"]
@@ -191,6 +185,11 @@ def table3(res: dict, params: dict, png, csv, held_out: bool = False) -> dict:
                       f"-{100 * tol:.1f} points (criterion ≥50%); no significance test at this test-set size"
                       + (f"; kept head chosen on {res['n_heldout']} training sentences, where the fine-tuned model "
                          f"scores {res['baseline_train']:.3f}" if held_out else "")}
+
+
+def table6(res: dict, params: dict, png, csv) -> dict:
+    """Table 6: as table 3, with the kept head chosen on held-out training sentences."""
+    return table3(res, params, png, csv, held_out=True)
 
 
 def _flat_until(curve, fractions, base, tol):
@@ -226,7 +225,7 @@ def fig3(res: dict, params: dict, png, csv) -> dict:
     ax.fill_between(pct, rand.mean(0) - rand.std(0), rand.mean(0) + rand.std(0), color="#7f7f7f", alpha=0.15, lw=0)
     ax.set_xlabel("% heads pruned")
     ax.set_ylabel("accuracy")
-    ax.set_title(f"michel2019/fig3(b) style: pruning by importance\n({_wrap(params['model_note'])})", fontsize=9)
+    ax.set_title(f"michel2019/fig3(b) style: pruning by importance\n({plots.wrap_note(params['model_note'])})", fontsize=9)
     ax.legend(fontsize=8)
     plots.save(fig, png)
     base, tol = res["baseline"], params["flat_tolerance"]
@@ -254,8 +253,3 @@ PAPER_NOT_RUN = {
     "fig6": "SST-2 60%, CoLA and MRPC 50% of heads prunable without noticeable impact [exact]",
     "table4": "50% pruned: +17.5% examples/s at batch 16 and 64, +1.9% at batch 1 (GTX 1080Ti) [exact]",
 }
-
-
-def not_run(target: str) -> dict:
-    return {"paper": PAPER_NOT_RUN.get(target, "see the reference card"), "ours": "",
-            "verdict": "not run", "detail": NOT_RUN[target]}
