@@ -50,7 +50,9 @@ def test_figure_data_reproduce(default_run, path):
     tol = TOLERANCE.get(f"{path.parent.name}/{path.stem}", TOLERANCE.get(path.stem, DEFAULT_TOLERANCE))
     for col in ref.columns:
         if pd.api.types.is_numeric_dtype(ref[col]) and not col.startswith("paper_") and col not in {"layer", "position", "example", "head", "offset", "n_tokens", "query", "key", "target_key", "rank", "null_dim", "lower_bound", "token"}:
-            diff = np.nanmax(np.abs(ours[col].to_numpy(float) - ref[col].to_numpy(float)))
+            a, b = ours[col].to_numpy(float), ref[col].to_numpy(float)
+            assert (np.isnan(a) == np.isnan(b)).all(), f"{path.name}:{col}: missing values differ"
+            diff = float(np.max(np.abs(a - b)[~np.isnan(b)], initial=0.0))
             assert diff <= tol, f"{path.name}:{col} differs by {diff:.4f} (tolerance {tol})"
         else:
             assert ours[col].astype(str).tolist() == ref[col].astype(str).tolist(), f"{path.name}:{col}"
