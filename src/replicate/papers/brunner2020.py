@@ -19,6 +19,7 @@ import torch
 from .. import identifiability as idf
 from .. import plots, sources
 from ..data import read_pairs, select_by_length
+from ..training import device
 from ..instrument import Instrument
 
 KEY = "brunner2020"
@@ -64,9 +65,18 @@ PAPER = {
 
 def _model(params):
     tok, model = sources.load_hf(params["model"])
-    if torch.cuda.is_available():  # paper scale; the embedded default runs on the CPU
-        model = model.cuda()
+    model = model.to(device())  # CUDA at paper scale; the embedded default runs on the CPU
     return tok, model, Instrument(model)
+
+
+def _setup(pairs_path, params, seed: bool = True):
+    """Model, tokenizer and instrument, and the ``n_pairs`` pairs spread over the length range."""
+    if seed:
+        torch.manual_seed(params["seed"])
+    tok, model, inst = _model(params)
+    pairs = select_by_length(read_pairs(pairs_path), params["n_pairs"], params["min_tokens"], params["max_tokens"],
+                             params["seed"])
+    return tok, model, inst, pairs
 
 
 def _encode(tok, pair):
@@ -83,11 +93,8 @@ def head_dim(model) -> int:
 
 
 def nullspace(pairs_path, params, png, csv) -> dict:
-    torch.manual_seed(params["seed"])
-    tok, model, inst = _model(params)
+    tok, model, inst, pairs = _setup(pairs_path, params)
     d_v = head_dim(model)
-    pairs = select_by_length(read_pairs(pairs_path), params["n_pairs"], params["min_tokens"], params["max_tokens"],
-                             params["seed"])
     rows = []
     longest = max(pairs, key=lambda p: p["n_tokens"])
     for ex, pair in enumerate(pairs):
@@ -184,11 +191,8 @@ def nullspace(pairs_path, params, png, csv) -> dict:
 
 
 def fig1(pairs_path, params, png, csv) -> dict:
-    torch.manual_seed(params["seed"])
-    tok, model, inst = _model(params)
+    tok, model, inst, pairs = _setup(pairs_path, params)
     d_v = head_dim(model)
-    pairs = select_by_length(read_pairs(pairs_path), params["n_pairs"], params["min_tokens"], params["max_tokens"],
-                             params["seed"])
     corr, mass = [], []
     for ex, pair in enumerate(pairs):
         ids, tokens = _encode(tok, pair)
@@ -304,10 +308,7 @@ def fig6(pairs_path, params, png, csv) -> dict:
 
 def hta_run(pairs_path, params, out_npz) -> dict:
     """HTA (hidden tokens) and head-output attribution for ``n_pairs`` short pairs: one npz."""
-    torch.manual_seed(params["seed"])
-    tok, model, inst = _model(params)
-    pairs = select_by_length(read_pairs(pairs_path), params["n_pairs"], params["min_tokens"], params["max_tokens"],
-                             params["seed"])
+    tok, model, inst, pairs = _setup(pairs_path, params)
     store, seconds = {}, []
     for ex, pair in enumerate(pairs):
         ids, tokens = _encode(tok, pair)
@@ -455,9 +456,7 @@ def fig5(hta_path, params, png, csv) -> dict:
 def fig2(pairs_path, params, png, csv) -> dict:
     from .. import probing
 
-    tok, model, _ = _model(params)
-    pairs = select_by_length(read_pairs(pairs_path), params["n_pairs"], params["min_tokens"], params["max_tokens"],
-                             params["seed"])
+    tok, model, _, pairs = _setup(pairs_path, params, seed=False)
     states, groups = [], []
     with torch.no_grad():
         for ex, pair in enumerate(pairs):
