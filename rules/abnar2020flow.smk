@@ -9,14 +9,15 @@ SVA_NOTE = (
        else "Linzen et al. agreement data")
 )
 _T3 = ABNAR["table3"]["model"]
+T3_TASK = check_task(_T3["task"] if isinstance(_T3, dict) else "sentiment", "abnar2020flow.table3.model.task")
 if isinstance(_T3, dict):
-    T3_INPUT = {"model": f"{MODELS}/{_T3['finetune']}/{_T3['task']}/seed{SEED}/config.json"}
-    T3_MODEL_ARG = f"--in model={MODELS}/{_T3['finetune']}/{_T3['task']}/seed{SEED} data={DATA}/{_T3['task']}"
-    T3_NOTE = f"{_T3['finetune']} fine-tuned here on {config['data']['sentiment']['source']} {_T3['task']} (stand-in for DistilBERT SST-2)"
+    T3_INPUT = {"model": f"{MODELS}/{_T3['finetune']}/{T3_TASK}/seed{SEED}/config.json"}
+    T3_MODEL_ARG = f"--in model={MODELS}/{_T3['finetune']}/{T3_TASK}/seed{SEED} data={DATA}/tasks/{T3_TASK}"
+    T3_NOTE = f"{_T3['finetune']} fine-tuned here on {task_note(T3_TASK)} (stand-in for DistilBERT SST-2)"
     T3_SPEC = {}
 else:
     T3_INPUT = {}
-    T3_MODEL_ARG = f"--in data={DATA}/sentiment"
+    T3_MODEL_ARG = f"--in data={DATA}/tasks/{T3_TASK}"
     T3_NOTE = f"{_T3} ({config['models'][_T3].get('id', config['models'][_T3].get('path', ''))})"
     T3_SPEC = {"model": config["models"][_T3]}
 
@@ -45,7 +46,7 @@ rule abnar_sva_correlations:
 
 rule abnar_sst_correlations:
     input:
-        data=rules.prepare_sentiment.output,
+        data=task_files(T3_TASK),
         **T3_INPUT,
     output:
         csv=f"{RESULTS}/abnar2020flow/sst_correlations.csv",
@@ -67,7 +68,7 @@ def _table_params(w):
     if w.table == "table3":
         t3 = ABNAR["table3"]
         return {"table": "table3", "aggregate": t3["aggregate"], "target": t3["target"], "upper_layers": [5, 6],
-                "model_note": T3_NOTE, "data_note": f"{t3['examples']} test sentences, {config['data']['sentiment']['source']}"}
+                "model_note": T3_NOTE, "data_note": f"{t3['examples']} test sentences, {task_note(T3_TASK)}"}
     importance = "blankout" if w.table == "table1" else ABNAR["sva"]["table2_importance"]
     return {"table": w.table, "importance": importance, "upper_layers": [4, 5, 6], "model_note": SVA_NOTE,
             "data_note": f"{ABNAR['sva']['examples']} test examples, importance = {importance}"}

@@ -31,8 +31,31 @@ check_model_key(config["training"]["finetune"]["model"], "training.finetune.mode
 check_model_key(config["abnar2020flow"]["fig4"]["model"], "abnar2020flow.fig4.model")
 _t3 = config["abnar2020flow"]["table3"]["model"]
 check_model_key(_t3["finetune"] if isinstance(_t3, dict) else _t3, "abnar2020flow.table3.model")
-if config["data"]["sentiment"]["source"] == "local" and "label_first" not in config["data"]["sentiment"]:
-    raise ValueError("config error at data.sentiment: source 'local' needs label_first (true: label<TAB>sentence)")
+TASKS = config["data"]["tasks"]  # classification tasks: name -> data spec
+for _name, _spec in TASKS.items():
+    if _spec["source"] == "local" and "label_first" not in _spec:
+        raise ValueError(f"config error at data.tasks.{_name}: source 'local' needs label_first (true: label<TAB>sentence)")
+    if _spec["source"] == "local" and "path" not in _spec:
+        raise ValueError(f"config error at data.tasks.{_name}: source 'local' needs path (a folder of TSV files)")
+    if _spec["source"] == "hub" and "id" not in _spec:
+        raise ValueError(f"config error at data.tasks.{_name}: source 'hub' needs id (a datasets id, e.g. glue)")
+
+
+def check_task(task, where):
+    if task not in TASKS:
+        raise ValueError(f"config error at {where}: {task!r} is not a key of data.tasks (known: {sorted(TASKS)})")
+    return task
+
+
+def task_files(task):
+    return [f"{DATA}/tasks/{task}/{s}" for s in ("train.tsv", "valid.tsv", "test.tsv", "stats.json")]
+
+
+def task_note(task):
+    spec = TASKS[task]
+    where = {"gensim": "Pang & Lee sentences from the gensim wheel", "agreement": "agreement prefixes (Linzen recipe)",
+             "local": spec.get("path", ""), "hub": f"{spec.get('id', '')} {spec.get('subset', '')}".strip()}[spec["source"]]
+    return f"{task} ({where})"
 
 
 TARGETS = {}  # paper key -> list of figure stems, filled by each paper's rule file

@@ -19,17 +19,21 @@ rule prepare_agreement:
         "python -m replicate prepare-agreement --out dir={params.out} --params {params.cfg} > {log} 2>&1"
 
 
-rule prepare_sentiment:
+rule prepare_task:
+    input:
+        lambda w: rules.prepare_agreement.output if TASKS[w.task]["source"] == "agreement" else [],
     output:
-        train=f"{DATA}/sentiment/train.tsv",
-        valid=f"{DATA}/sentiment/valid.tsv",
-        test=f"{DATA}/sentiment/test.tsv",
-        stats=f"{DATA}/sentiment/stats.json",
+        train=f"{DATA}/tasks/{{task}}/train.tsv",
+        valid=f"{DATA}/tasks/{{task}}/valid.tsv",
+        test=f"{DATA}/tasks/{{task}}/test.tsv",
+        stats=f"{DATA}/tasks/{{task}}/stats.json",
+    wildcard_constraints:
+        task="|".join(TASKS),
     params:
-        cfg=params_json({"seed": SEED, **config["data"]["sentiment"]}),
-        out=f"{DATA}/sentiment",
+        cfg=lambda w: params_json({"seed": SEED, "agreement_dir": f"{DATA}/agreement", **TASKS[w.task]}),
+        out=lambda w: f"{DATA}/tasks/{w.task}",
     log:
-        f"{LOGS}/prepare_sentiment.log",
+        f"{LOGS}/prepare_task/{{task}}.log",
     conda:
         "../envs/replicate.yaml"
     shell:

@@ -6,19 +6,20 @@ NOT_RUN["kovaleva2019"] = ["table1", "fig1", "fig2", "fig3", "fig4", "fig7"]
 _KO = KOVALEVA["model"]
 check_model_key(_KO["finetune"], "kovaleva2019.model.finetune")
 KOVALEVA_MODEL = f"{MODELS}/{_KO['finetune']}/{_KO['task']}/seed{SEED}"
-KOVALEVA_NOTE = f"{_KO['finetune']} fine-tuned here on {config['data']['sentiment']['source']} {_KO['task']} (stand-in for BERT-base on GLUE; one task)"
+check_task(_KO["task"], "kovaleva2019.model.task")
+KOVALEVA_NOTE = f"{_KO['finetune']} fine-tuned here on {task_note(_KO['task'])} (stand-in for BERT-base on GLUE; one task)"
 
 
 rule kovaleva_analysis:
     input:
         model=f"{KOVALEVA_MODEL}/config.json",
-        data=rules.prepare_sentiment.output,
+        data=task_files(_KO["task"]),
     output:
         json=f"{RESULTS}/kovaleva2019/analysis.json",
     params:
         cfg=params_json({**KOVALEVA, "paper": "kovaleva2019", "seed": SEED, "pretrained": check_model_key(KOVALEVA["pretrained"], "kovaleva2019.pretrained")}),
         model=KOVALEVA_MODEL,
-        data=f"{DATA}/{_KO['task']}",
+        data=f"{DATA}/tasks/{_KO['task']}",
     log:
         f"{LOGS}/kovaleva2019/analysis.log",
     benchmark:
@@ -45,7 +46,7 @@ rule kovaleva_target:
         target="|".join(TARGETS["kovaleva2019"]),
     params:
         cfg=lambda w: params_json({**KOVALEVA, "paper": "kovaleva2019", "target": w.target, "model_note": KOVALEVA_NOTE,
-                                   "data_note": f"{config['data']['sentiment']['source']} {_KO['task']} test split"}),
+                                   "data_note": f"{task_note(_KO['task'])} test split"}),
     log:
         f"{LOGS}/kovaleva2019/{{target}}.log",
     conda:

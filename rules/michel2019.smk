@@ -6,19 +6,20 @@ NOT_RUN["michel2019"] = ["table1", "table2", "table4", "table5", "fig2", "fig4",
 _MI = MICHEL["model"]
 check_model_key(_MI["finetune"], "michel2019.model.finetune")
 MICHEL_MODEL = f"{MODELS}/{_MI['finetune']}/{_MI['task']}/seed{SEED}"
-MICHEL_NOTE = f"{_MI['finetune']} fine-tuned here on {config['data']['sentiment']['source']} {_MI['task']} (stand-in for BERT-base MNLI)"
+check_task(_MI["task"], "michel2019.model.task")
+MICHEL_NOTE = f"{_MI['finetune']} fine-tuned here on {task_note(_MI['task'])} (stand-in for BERT-base MNLI)"
 
 
 rule michel_analysis:
     input:
         model=f"{MICHEL_MODEL}/config.json",
-        data=rules.prepare_sentiment.output,
+        data=task_files(_MI["task"]),
     output:
         json=f"{RESULTS}/michel2019/analysis.json",
     params:
         cfg=params_json({**MICHEL, "paper": "michel2019", "seed": SEED}),
         model=MICHEL_MODEL,
-        data=f"{DATA}/{_MI['task']}",
+        data=f"{DATA}/tasks/{_MI['task']}",
     log:
         f"{LOGS}/michel2019/analysis.log",
     benchmark:
@@ -45,7 +46,7 @@ rule michel_target:
         target="|".join(TARGETS["michel2019"]),
     params:
         cfg=lambda w: params_json({**MICHEL, "paper": "michel2019", "target": w.target, "model_note": MICHEL_NOTE,
-                                   "data_note": f"{config['data']['sentiment']['source']} {_MI['task']} test split"}),
+                                   "data_note": f"{task_note(_MI['task'])} test split"}),
     log:
         f"{LOGS}/michel2019/{{target}}.log",
     conda:

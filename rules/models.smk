@@ -25,18 +25,18 @@ rule train_agreement_transformer:
 
 rule finetune_classifier:
     input:
-        rules.prepare_sentiment.output,
+        lambda w: task_files(w.task),
     output:
         config=f"{MODELS}/{{model}}/{{task}}/seed{{seed}}/config.json",
         weights=f"{MODELS}/{{model}}/{{task}}/seed{{seed}}/model.safetensors",
         metrics=f"{MODELS}/{{model}}/{{task}}/seed{{seed}}/metrics.json",
     wildcard_constraints:
-        task="sentiment",
+        task="|".join(TASKS),
     params:
         cfg=lambda w: params_json(
             {**config["training"]["finetune"], "seed": int(w.seed), "model": check_model_key(w.model, "model wildcard")}
         ),
-        data=lambda w: f"{DATA}/{w.task}",
+        data=lambda w: f"{DATA}/tasks/{w.task}",
         out=lambda w: f"{MODELS}/{w.model}/{w.task}/seed{w.seed}",
     log:
         f"{LOGS}/finetune/{{model}}_{{task}}_seed{{seed}}.log",

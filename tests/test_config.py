@@ -42,7 +42,7 @@ def test_unknown_model_name(wf):
 
 
 def test_local_data_needs_column_order(wf):
-    res = run_with(wf, {"data": {"sentiment": {"source": "local", "path": "/nowhere"}}}, "nocolumns")
+    res = run_with(wf, {"data": {"tasks": {"sentiment": {"source": "local", "path": "/nowhere"}}}}, "nocolumns")
     assert res.returncode != 0
     assert "label_first" in (res.stdout + res.stderr)
 

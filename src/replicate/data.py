@@ -98,30 +98,83 @@ def prepare_agreement(params: dict, out_dir: str | Path) -> dict:
     return stats
 
 
-def write_sentences(rows: list[tuple[str, int]], path: str | Path) -> None:
+def write_sentences(rows: list[tuple], path: str | Path) -> None:
+    """``label<TAB>sentence`` lines; a sentence pair (tuple) is written as ``label<TAB>s1<TAB>s2``."""
     lines = []
-    for sentence, label in rows:
-        sentence = " ".join(sentence.split())
-        lines.append(f"{label}\t{sentence}")
+    for text, label in rows:
+        parts = text if isinstance(text, tuple) else (text,)
+        lines.append("\t".join([str(label)] + [" ".join(t.split()) for t in parts]))
     atomic_write(path, "\n".join(lines) + "\n")
 
 
-def read_sentences(path: str | Path) -> list[tuple[str, int]]:
-    return corpora.read_labelled_tsv(path, label_first=True, header=False)
+def read_sentences(path: str | Path) -> list[tuple]:
+    """Rows ``(text, label)`` of a prepared task file; ``text`` is a string or a pair of strings."""
+    p = Path(path)
+    if not p.is_file():
+        raise corpora.MissingAssetError(f"{p} is missing: run the workflow's prepare_task rule (snakemake {p})")
+    out = []
+    for lineno, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        cells = line.split("\t")
+        if len(cells) not in (2, 3) or not cells[0].lstrip("-").isdigit() or not all(c.strip() for c in cells[1:]):
+            raise ValueError(f"{p}:{lineno}: expected label<TAB>sentence[<TAB>sentence2] with an integer label")
+        out.append((cells[1] if len(cells) == 2 else (cells[1], cells[2]), int(cells[0])))
+    return out
+
+
+def encode_texts(tok, texts: list, **kwargs):
+    """Tokenise single sentences or sentence pairs (``[CLS] s1 [SEP] s2 [SEP]``) alike."""
+    texts = list(texts)
+    if texts and isinstance(texts[0], tuple):
+        return tok([a for a, _ in texts], [b for _, b in texts], **kwargs)
+    return tok(texts, **kwargs)
+
+
+def _agreement_task(params: dict, split: str) -> list[tuple[str, int]]:
+    """Linzen et al.'s verb-number task as sentence classification: the words before the verb,
+    label 1 if the verb is plural (the prepared agreement split of the same name)."""
+    rows = agreement.read_tsv(Path(params["agreement_dir"]) / f"{split}.tsv")
+    return [(" ".join(r["prefix"]), int(r["label"] == "plural")) for r in rows]
 
 
 def prepare_sentences(params: dict, out_dir: str | Path) -> dict:
-    """Sentence classification data (e.g. sentiment) as train/valid/test ``label<TAB>sentence``."""
+    """One classification task as train/valid/test ``label<TAB>sentence`` files.
+
+    ``source: agreement`` reuses the prepared agreement splits; the others split a valid set off
+    the training data with ``valid_fraction``.  ``limit_train``/``limit_test`` keep the first N
+    sentences of a random order (seeded).
+    """
     out = Path(out_dir)
-    train = sources.load_labelled_sentences(params, "train")[: params.get("limit_train")]
-    test = sources.load_labelled_sentences(params, "test")
-    order = np.random.default_rng(params.get("seed", 0)).permutation(len(train))
-    n_valid = max(1, int(round(params.get("valid_fraction", 0.15) * len(train))))
-    valid = [train[i] for i in sorted(order[:n_valid])]
-    train = [train[i] for i in sorted(order[n_valid:])]
+    rng = np.random.default_rng(params.get("seed", 0))
+
+    def limit(rows, n):
+        if n is None or len(rows) <= n:
+            return rows
+        return [rows[i] for i in sorted(rng.permutation(len(rows))[:n])]
+
+    if params["source"] == "agreement":
+        train, valid, test = (_agreement_task(params, s) for s in ("train", "valid", "test"))
+        train = limit(train, params.get("limit_train"))
+        valid = limit(valid, params.get("limit_valid"))
+    else:
+        train = sources.load_labelled_sentences(params, "train")
+        test = sources.load_labelled_sentences(params, "test")
+        order = rng.permutation(len(train))
+        n_valid = max(1, int(round(params.get("valid_fraction", 0.15) * len(train))))
+        valid = [train[i] for i in sorted(order[:n_valid])]
+        train = limit([train[i] for i in sorted(order[n_valid:])], params.get("limit_train"))
+        valid = limit(valid, params.get("limit_valid"))
+    test = limit(test, params.get("limit_test"))
     for name, rows in (("train", train), ("valid", valid), ("test", test)):
+        if not rows:
+            raise ValueError(f"task data: the {name} split is empty")
         write_sentences(rows, out / f"{name}.tsv")
+    labels = sorted({y for _, y in train})
     stats = {name: len(rows) for name, rows in (("train", train), ("valid", valid), ("test", test))}
+    stats["labels"] = labels
+    stats["majority_test"] = float(max(np.mean([y == c for _, y in test]) for c in labels))
+    stats["pairs"] = isinstance(train[0][0], tuple)
     write_json(out / "stats.json", stats)
     return stats
 

@@ -18,12 +18,14 @@ from .instrument import Instrument
 def make_batches(tok, pairs: list[tuple[str, int]], max_length: int = 128, batch_size: int = 32) -> list[dict]:
     """Tokenised batches with labels, sentences sorted by length (less padding; scores are
     order-free)."""
-    lengths = [len(tok(s, truncation=True, max_length=max_length)["input_ids"]) for s, _ in pairs]
+    from .data import encode_texts
+
+    lengths = [len(ids) for ids in encode_texts(tok, [s for s, _ in pairs], truncation=True, max_length=max_length)["input_ids"]]
     pairs = [pairs[i] for i in np.argsort(lengths, kind="stable")]
     out = []
     for i in range(0, len(pairs), batch_size):
         chunk = pairs[i : i + batch_size]
-        enc = tok([s for s, _ in chunk], padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+        enc = encode_texts(tok, [s for s, _ in chunk], padding=True, truncation=True, max_length=max_length, return_tensors="pt")
         enc = dict(enc)
         enc["labels"] = torch.as_tensor([y for _, y in chunk])
         out.append(enc)

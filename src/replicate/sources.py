@@ -103,6 +103,10 @@ def load_labelled_sentences(spec: dict, split: str) -> list[tuple[str, int]]:
 
         hub_split = spec.get(f"{split}_split", split)
         ds = datasets.load_dataset(spec["id"], spec.get("subset"), split=hub_split)
-        text, label = spec.get("text_column", "sentence"), spec.get("label_column", "label")
+        label = spec.get("label_column", "label")
+        if spec.get("text_columns"):  # a sentence-pair task, e.g. GLUE MRPC: [sentence1, sentence2]
+            a, b = spec["text_columns"]
+            return [((r[a], r[b]), int(r[label])) for r in ds]
+        text = spec.get("text_column", "sentence")
         return [(r[text], int(r[label])) for r in ds]
     raise ValueError(f"data source must be one of gensim, local, hub; got {source!r}")

@@ -109,7 +109,9 @@ def train_encoder(model, train, valid, epochs: int, batch_size: int, lr: float, 
 
 
 def _encode(tok, sentences, max_length):
-    return tok(list(sentences), padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+    from .data import encode_texts
+
+    return encode_texts(tok, sentences, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
 
 
 @torch.no_grad()

@@ -42,7 +42,7 @@ NOT_RUN = {
     "fig2": "cross-domain correlation (MNLI-m vs MNLI-mm, newstest vs MTNT): the default has one in-domain "
             "sentiment test set; paper scale (config/paper.yaml, MNLI) would run it",
     "fig6": "App. B curves on SST-2/CoLA/MRPC/IWSLT: the default's sentiment curve is fig3; SST-2/CoLA need the "
-            "local GLUE TSVs (data.sentiment.source: local) and IWSLT needs paper scale",
+            "local GLUE TSVs (data.tasks: source local) and IWSLT needs paper scale",
     "table4": "speed-up of removing pruned heads' weights: the removal is implemented and tested "
               "(heads.prune_heads equals gating at zero) but the timing table is not in the DAG yet",
 }
