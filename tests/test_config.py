@@ -57,3 +57,26 @@ def test_slurm_profile_resolves_gpu_resources(wf):
     assert "gpu=1" in train and "slurm_partition=gpu" in train
     prep = next(b for b in blocks if b.startswith("prepare_agreement:"))
     assert "gpu=" not in prep and "mem_mb=8000" in prep
+
+
+def test_missing_treebank_says_how_to_get_it(wf):
+    res = run_with(wf, {"pascual2021": {"table1": {"treebank": {"source": "local", "path": "/nowhere/en_ewt-ud-dev.conllu"}}}},
+                   "notreebank")
+    out = res.stdout + res.stderr
+    assert res.returncode != 0
+    assert "pascual2021.table1.treebank.path" in out and "/nowhere/en_ewt-ud-dev.conllu" in out
+    assert "UD_English-EWT" in out and "source: spacy" in out
+
+
+def test_local_treebank_needs_a_path(wf):
+    res = run_with(wf, {"pascual2021": {"table1": {"treebank": {"source": "local"}}}}, "treebanknopath")
+    assert res.returncode != 0
+    assert "path" in (res.stdout + res.stderr)
+
+
+@pytest.mark.parametrize("override", [{"probes": ["cnn"]}, {"losses": ["hinge"]}, {"folds": 2}, {"lrs": []},
+                                      {"patiense": 3}])
+def test_probe_options_are_validated(wf, override):
+    res = run_with(wf, {"brunner2020": {"fig2": override}}, "probes")
+    assert res.returncode != 0
+    assert "fig2" in (res.stdout + res.stderr) or next(iter(override)) in (res.stdout + res.stderr)

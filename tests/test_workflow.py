@@ -31,7 +31,7 @@ def test_every_target_and_scorecard(tiny_run):
 
 
 BRUNNER = ("nullspace", "fig1", "fig2", "fig6", "fig3", "fig4", "fig5")
-PASCUAL = ("fig1", "fig2", "fig3", "fig4", "fig5")
+PASCUAL = ("fig1", "fig2", "fig3", "fig4", "fig5", "table1")
 
 
 def test_identifiability_targets(tiny_run):
@@ -44,8 +44,15 @@ def test_identifiability_targets(tiny_run):
             assert verdict["paper"]
     card = (tiny_run / "figures" / "scorecard.md").read_text().splitlines()
     assert sum(line.startswith("| `brunner2020/") for line in card) == len(BRUNNER)
-    assert sum(line.startswith("| `pascual2021/") for line in card) == len(PASCUAL) + 1  # + table1
-    assert sum("**not run**" in line for line in card if line.startswith("| `pascual2021/")) == 1  # table1
+    assert sum(line.startswith("| `pascual2021/") for line in card) == len(PASCUAL)
+    assert not any("**not run**" in line for line in card if line.startswith("| `pascual2021/"))
+    t1 = pd.read_csv(tiny_run / "figures" / "pascual2021" / "table1.csv")
+    assert t1.relation.iloc[0] == "all relations" and (t1.n_arcs >= 2).all()
+    for col in ("attention_accuracy", "attribution_accuracy", "baseline_accuracy"):
+        assert t1[col].between(0, 1).all()
+    f2 = pd.read_csv(tiny_run / "figures" / "brunner2020" / "fig2.csv")
+    assert {"linear probe", "MLP probe", "naive (identity)", "least squares (reference)"} <= set(f2.method)
+    assert set(f2.layer) == set(range(1, 7)) and f2.rate.between(0, 1).all()
     rows = pd.read_csv(tiny_run / "figures" / "brunner2020" / "nullspace_rows.csv")
     assert (rows.min_entry >= 0).all() and (rows.max_output_error <= 1e-10 * rows.output_scale).all()
     ns = pd.read_csv(tiny_run / "figures" / "brunner2020" / "nullspace.csv")

@@ -123,6 +123,18 @@ def _paper(key):
     return importlib.import_module(f".papers.{key}", __package__)
 
 
+def step_prepare_deps(i, o, p):
+    from .data import prepare_deps
+
+    print(json.dumps(prepare_deps(p, i["source"], o["deps"]), indent=1))
+
+
+def step_deps_run(i, o, p):
+    from .papers import pascual2021
+
+    print(json.dumps(pascual2021.deps_run(i["deps"], p, o["npz"]), indent=1))
+
+
 def step_hta(i, o, p):
     from .papers import brunner2020
 
@@ -130,9 +142,12 @@ def step_hta(i, o, p):
 
 
 def step_paper_figure(i, o, p):
-    """One figure of ``p['paper']`` (brunner2020, pascual2021): ``paper.<figure>(input, params, png, csv)``."""
+    """One figure of ``p['paper']`` (brunner2020, pascual2021): ``paper.<figure>(input, params, png, csv)``
+    with the one input file (pairs, HTA run or dependency run)."""
     paper = _paper(p["paper"])
-    source = i.get("hta", i.get("pairs"))
+    if len(i) != 1:
+        raise SystemExit(f"paper-figure takes one input, got {sorted(i)}")
+    (source,) = i.values()
     result = getattr(paper, p["figure"])(source, p, o["png"], o["csv"])
     _verdict(o["verdict"], paper.KEY, p["figure"], result, p)
     print(json.dumps(result, indent=1))
@@ -180,6 +195,8 @@ STEPS = {
     "abnar-figure": step_abnar_figure,
     "prepare-pairs": step_prepare_pairs,
     "hta": step_hta,
+    "prepare-deps": step_prepare_deps,
+    "deps-run": step_deps_run,
     "paper-figure": step_paper_figure,
     "not-run": step_not_run,
     "head-analysis": step_head_analysis,

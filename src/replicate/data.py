@@ -230,3 +230,48 @@ def select_by_length(pairs: list[dict], n: int, min_tokens: int, max_tokens: int
         used.add(i)
         chosen.append(pool[i])
     return chosen
+
+
+def prepare_deps(params: dict, source: str | Path, out_path: str | Path) -> dict:
+    """Dependency-parsed sentences as JSON lines ``{"words", "heads", "deprels"}`` (CoNLL-U heads:
+    1-based, 0 = root).
+
+    ``params['treebank']['source']``: ``spacy`` parses the sentences of the prepared Wikipedia
+    pairs file ``source`` (both sentences of each pair, first occurrence only) with the spaCy
+    pipeline ``spacy_model`` (silver parses, ClearNLP labels); ``local`` reads the gold trees of
+    the CoNLL-U file ``source`` (e.g. UD English EWT) with :func:`corpora.read_conllu`.
+    """
+    import json
+
+    spec = params["treebank"]
+    rows = []
+    if spec["source"] == "spacy":
+        seen, texts = set(), []
+        for pair in read_pairs(source):
+            for s in (pair["s1"], pair["s2"]):
+                if s not in seen:
+                    seen.add(s)
+                    texts.append(s)
+        nlp = agreement.load_spacy(spec.get("spacy_model", agreement.SPACY_MODEL))
+        for doc in nlp.pipe(texts, batch_size=64):
+            toks = [t for t in doc if not t.is_space]
+            index = {t.i: k for k, t in enumerate(toks)}
+            if len(toks) != len(doc):
+                continue
+            rows.append({"words": [t.text for t in toks],
+                         "heads": [0 if t.head.i == t.i else index[t.head.i] + 1 for t in toks],
+                         "deprels": [t.dep_ for t in toks]})
+    elif spec["source"] == "local":
+        for sent in corpora.read_conllu(source):
+            rows.append({"words": [t["form"] for t in sent], "heads": [t["head"] for t in sent],
+                         "deprels": [t["deprel"] for t in sent]})
+    else:
+        raise ValueError(f"treebank source must be spacy or local, got {spec['source']!r}")
+    if not rows:
+        raise ValueError(f"no dependency-parsed sentence in {source}")
+    atomic_write(out_path, "".join(json.dumps(r) + "\n" for r in rows))
+    return {"sentences": len(rows), "words": int(sum(len(r["words"]) for r in rows)), "source": spec["source"]}
+
+
+def read_deps(path: str | Path) -> list[dict]:
+    return read_pairs(path)
