@@ -1,29 +1,53 @@
 # Kovaleva, Romanov, Rogers & Rumshisky (2019), Revealing the Dark Secrets of BERT.
+# One fine-tuned classifier per task (kovaleva2019.tasks) and its random-init twin (table1); one analysis
+# per task (sweeps + one attention pass per model); one CNN over every task's pattern maps (figs 1-2).
 KOVALEVA = config["kovaleva2019"]
-TARGETS["kovaleva2019"] = ["fig5", "fig6", "fig8", "fig9"]
-NOT_RUN["kovaleva2019"] = ["table1", "fig1", "fig2", "fig3", "fig4", "fig7"]
+TARGETS["kovaleva2019"] = ["table1", "fig1", "fig2", "fig5", "fig6", "fig7", "fig8", "fig9"]
+NOT_RUN["kovaleva2019"] = ["fig3", "fig4"]
 
-_KO = KOVALEVA["model"]
-check_model_key(_KO["finetune"], "kovaleva2019.model.finetune")
-KOVALEVA_MODEL = f"{MODELS}/{_KO['finetune']}/{_KO['task']}/seed{SEED}"
-check_task(_KO["task"], "kovaleva2019.model.task")
-KOVALEVA_NOTE = f"{_KO['finetune']} fine-tuned here on {task_note(_KO['task'])} (stand-in for BERT-base on GLUE; one task)"
+KO_BASE = KOVALEVA["finetune"]
+check_model_key(KO_BASE, "kovaleva2019.finetune")
+check_model_key(KOVALEVA["pretrained"], "kovaleva2019.pretrained")
+KO_TASKS = [check_task(t, "kovaleva2019.tasks") for t in KOVALEVA["tasks"]]
+if len(set(KO_TASKS)) != len(KO_TASKS):
+    raise ValueError(f"config error at kovaleva2019.tasks: a task is listed twice: {KO_TASKS}")
+KO_METRIC = {t: TASKS[t].get("metric", "accuracy") for t in KO_TASKS}
+KO_NOTE = (f"{KO_BASE} fine-tuned here on " + ", ".join(task_note(t) for t in KO_TASKS)
+           + " (stand-ins for BERT-base on GLUE)")
+_KO_PATTERNS = KOVALEVA["patterns"]
+if _KO_PATTERNS["examples"] < 2:
+    raise ValueError("config error at kovaleva2019.patterns.examples: need at least 2 sentences per task "
+                     "(one to train the CNN, one held out)")
+
+
+def ko_model(task, scratch=False):
+    return f"{MODELS}/{KO_BASE}{SCRATCH if scratch else ''}/{task}/seed{SEED}"
+
+
+def ko_params(**extra):
+    return {**KOVALEVA, "paper": "kovaleva2019", "seed": SEED, "tasks": KO_TASKS, "metrics": KO_METRIC,
+            "model_note": KO_NOTE, "data_note": "test splits", **extra}
 
 
 rule kovaleva_analysis:
     input:
-        model=f"{KOVALEVA_MODEL}/config.json",
-        data=task_files(_KO["task"]),
+        model=lambda w: f"{ko_model(w.task)}/config.json",
+        data=lambda w: task_files(w.task),
     output:
-        json=f"{RESULTS}/kovaleva2019/analysis.json",
+        json=f"{RESULTS}/kovaleva2019/{{task}}/analysis.json",
+        npz=f"{RESULTS}/kovaleva2019/{{task}}/maps.npz",
+    wildcard_constraints:
+        task="|".join(KO_TASKS),
     params:
-        cfg=params_json({**KOVALEVA, "paper": "kovaleva2019", "seed": SEED, "pretrained": check_model_key(KOVALEVA["pretrained"], "kovaleva2019.pretrained")}),
-        model=KOVALEVA_MODEL,
-        data=f"{DATA}/tasks/{_KO['task']}",
+        cfg=lambda w: params_json({**{k: v for k, v in KOVALEVA.items() if k not in ("cnn", "tasks")},
+                                   "paper": "kovaleva2019", "seed": SEED, "metric": KO_METRIC[w.task],
+                                   "pretrained": config["models"][KOVALEVA["pretrained"]]}),
+        model=lambda w: ko_model(w.task),
+        data=lambda w: f"{DATA}/tasks/{w.task}",
     log:
-        f"{LOGS}/kovaleva2019/analysis.log",
+        f"{LOGS}/kovaleva2019/{{task}}/analysis.log",
     benchmark:
-        f"{LOGS}/bench/kovaleva2019/analysis.tsv"
+        f"{LOGS}/bench/kovaleva2019/{{task}}/analysis.tsv"
     threads: 2
     resources:
         mem_mb=3000,
@@ -31,12 +55,46 @@ rule kovaleva_analysis:
         "../envs/replicate.yaml"
     shell:
         "python -m replicate head-analysis --threads {threads} --in model={params.model} data={params.data} "
-        "--out json={output.json} --params {params.cfg} > {log} 2>&1"
+        "--out json={output.json} npz={output.npz} --params {params.cfg} > {log} 2>&1"
+
+
+rule kovaleva_patterns:
+    input:
+        npz=expand(f"{RESULTS}/kovaleva2019/{{task}}/maps.npz", task=KO_TASKS),
+        json=expand(f"{RESULTS}/kovaleva2019/{{task}}/analysis.json", task=KO_TASKS),
+    output:
+        json=f"{RESULTS}/kovaleva2019/patterns.json",
+    params:
+        cfg=params_json(ko_params()),
+        args=" ".join([f"npz_{t}={RESULTS}/kovaleva2019/{t}/maps.npz" for t in KO_TASKS]
+                      + [f"json_{t}={RESULTS}/kovaleva2019/{t}/analysis.json" for t in KO_TASKS]),
+    log:
+        f"{LOGS}/kovaleva2019/patterns.log",
+    benchmark:
+        f"{LOGS}/bench/kovaleva2019/patterns.tsv"
+    threads: 2
+    resources:
+        mem_mb=3000,
+    conda:
+        "../envs/replicate.yaml"
+    shell:
+        "python -m replicate kovaleva-patterns --threads {threads} --in {params.args} --out json={output.json} "
+        "--params {params.cfg} > {log} 2>&1"
+
+
+def ko_target_inputs(w):
+    """name -> JSON file read by the target (the name is the key in ``res``)."""
+    if w.target == "table1":
+        return {**{f"ft_{t}": f"{ko_model(t)}/metrics.json" for t in KO_TASKS},
+                **{f"scratch_{t}": f"{ko_model(t, scratch=True)}/metrics.json" for t in KO_TASKS}}
+    if w.target in ("fig1", "fig2"):
+        return {"patterns": f"{RESULTS}/kovaleva2019/patterns.json"}
+    return {t: f"{RESULTS}/kovaleva2019/{t}/analysis.json" for t in KO_TASKS}
 
 
 rule kovaleva_target:
     input:
-        json=rules.kovaleva_analysis.output.json,
+        unpack(ko_target_inputs),
     output:
         png=f"{FIGURES}/kovaleva2019/{{target}}.png",
         pdf=f"{FIGURES}/kovaleva2019/{{target}}.pdf",
@@ -45,12 +103,12 @@ rule kovaleva_target:
     wildcard_constraints:
         target="|".join(TARGETS["kovaleva2019"]),
     params:
-        cfg=lambda w: params_json({**KOVALEVA, "paper": "kovaleva2019", "target": w.target, "model_note": KOVALEVA_NOTE,
-                                   "data_note": f"{task_note(_KO['task'])} test split"}),
+        cfg=lambda w: params_json(ko_params(target=w.target)),
+        args=lambda w: " ".join(f"{k}={v}" for k, v in ko_target_inputs(w).items()),
     log:
         f"{LOGS}/kovaleva2019/{{target}}.log",
     conda:
         "../envs/replicate.yaml"
     shell:
-        "python -m replicate head-target --in json={input.json} --out png={output.png} csv={output.csv} "
+        "python -m replicate head-target --in {params.args} --out png={output.png} csv={output.csv} "
         "verdict={output.verdict} --params {params.cfg} > {log} 2>&1"

@@ -23,6 +23,17 @@ rule train_agreement_transformer:
         "--params {params.cfg} > {log} 2>&1"
 
 
+SCRATCH = "_scratch"  # models/<model>_scratch/<task>/seed<k>: the same architecture fine-tuned from random init
+
+
+def finetune_params(w):
+    base, scratch = (w.model[: -len(SCRATCH)], True) if w.model.endswith(SCRATCH) else (w.model, False)
+    cfg = {**config["training"]["finetune"], "seed": int(w.seed), "model": check_model_key(base, "model wildcard")}
+    if scratch:
+        cfg["init"] = "random"
+    return params_json(cfg)
+
+
 rule finetune_classifier:
     input:
         lambda w: task_files(w.task),
@@ -32,10 +43,9 @@ rule finetune_classifier:
         metrics=f"{MODELS}/{{model}}/{{task}}/seed{{seed}}/metrics.json",
     wildcard_constraints:
         task="|".join(TASKS),
+        model=f"({'|'.join(config['models'])})({SCRATCH})?",
     params:
-        cfg=lambda w: params_json(
-            {**config["training"]["finetune"], "seed": int(w.seed), "model": check_model_key(w.model, "model wildcard")}
-        ),
+        cfg=finetune_params,
         data=lambda w: f"{DATA}/tasks/{w.task}",
         out=lambda w: f"{MODELS}/{w.model}/{w.task}/seed{w.seed}",
     log:

@@ -80,3 +80,17 @@ def test_probe_options_are_validated(wf, override):
     res = run_with(wf, {"brunner2020": {"fig2": override}}, "probes")
     assert res.returncode != 0
     assert "fig2" in (res.stdout + res.stderr) or next(iter(override)) in (res.stdout + res.stderr)
+
+
+def test_kovaleva_unknown_task(wf):
+    res = run_with(wf, {"kovaleva2019": {"tasks": ["sentiment", "mrpc"]}}, "kotask")
+    assert res.returncode != 0
+    assert "kovaleva2019.tasks" in (res.stdout + res.stderr) and "mrpc" in (res.stdout + res.stderr)
+
+
+def test_paper_scale_kovaleva_resolves(wf):
+    res = snakemake(wf, "-n", "runs/paper/figures/kovaleva2019/table1.png", "runs/paper/figures/kovaleva2019/fig2.png",
+                    "--configfile", "config/paper.yaml")
+    assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
+    out = res.stdout + res.stderr
+    assert "bert_base_scratch" in out and "mnli" in out

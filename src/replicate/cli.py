@@ -166,16 +166,40 @@ def step_head_analysis(i, o, p):
     from .data import write_json
 
     res = _paper(p["paper"]).analysis(i["model"], i["data"], p)
+    arrays = res.pop("arrays", None)
+    if arrays is not None:
+        import numpy as np
+
+        tmp = Path(o["npz"]).with_name(f".{Path(o['npz']).name}")
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+        os.replace(tmp, o["npz"])
     write_json(o["json"], res)
     print(f"baseline {res['baseline']:.3f}; single-head sweep {res['time_single_sweep_s']:.1f} s")
 
 
 def step_head_target(i, o, p):
-    """One target of a head paper from its analysis file: ``paper.<target>(res, params, png, csv)``."""
+    """One target of a head paper: ``paper.<target>(res, params, png, csv)``; ``res`` is the analysis
+    file (one input named ``json``) or ``{name: parsed JSON}`` of every input."""
     paper = _paper(p["paper"])
-    res = json.loads(Path(i["json"]).read_text())
+    if set(i) == {"json"}:
+        res = json.loads(Path(i["json"]).read_text())
+    else:
+        res = {k: json.loads(Path(v).read_text()) for k, v in i.items()}
     result = getattr(paper, p["target"])(res, p, o["png"], o["csv"])
     _verdict(o["verdict"], paper.KEY, p["target"], result, p)
+
+
+def step_kovaleva_patterns(i, o, p):
+    """Figs 1-2 of kovaleva2019: the pattern CNN over every task's maps (inputs npz_<task>, json_<task>)."""
+    from .data import write_json
+    from .papers import kovaleva2019
+
+    npz = {k[len("npz_"):]: v for k, v in i.items() if k.startswith("npz_")}
+    analyses = {k[len("json_"):]: json.loads(Path(v).read_text()) for k, v in i.items() if k.startswith("json_")}
+    res = kovaleva2019.patterns_run(npz, analyses, p)
+    write_json(o["json"], res)
+    print(f"CNN vs rules: macro-F1 {res['macro_f1']:.3f}, accuracy {res['accuracy']:.3f}; {res['time_cnn_s']:.1f} s")
 
 
 def step_scorecard(i, o, p):
@@ -201,6 +225,7 @@ STEPS = {
     "not-run": step_not_run,
     "head-analysis": step_head_analysis,
     "head-target": step_head_target,
+    "kovaleva-patterns": step_kovaleva_patterns,
     "scorecard": step_scorecard,
 }
 

@@ -224,44 +224,91 @@ def pruning_curve(model, inst: Instrument, cache: LayerCache, order: list[tuple[
 # ----------------------------------------------------------------------------- attention statistics
 
 
+def encode_one(tok, text, max_length: int = 128):
+    """Tokenise one sentence or one sentence pair (a tuple) as a batch of one."""
+    if isinstance(text, tuple):
+        return tok(text[0], text[1], truncation=True, max_length=max_length, return_tensors="pt")
+    return tok(text, truncation=True, max_length=max_length, return_tensors="pt")
+
+
 @torch.no_grad()
-def attention_maps(model, inst: Instrument, tok, sentences: list[str], max_length: int = 128):
-    """Yield (tokens, list of (H, T, T) arrays per layer) for each sentence, unpadded."""
+def attention_maps(model, inst: Instrument, tok, sentences: list, max_length: int = 128):
+    """Yield (tokens, list of (H, T, T) arrays per layer) for each sentence (or pair), unpadded."""
     for s in sentences:
-        enc = tok(s, truncation=True, max_length=max_length, return_tensors="pt")
+        enc = encode_one(tok, s, max_length)
         with inst.recording() as att:
             model(**enc)
         yield tok.convert_ids_to_tokens(enc["input_ids"][0]), [a[0].numpy() for a in att]
 
 
-def token_attention_shares(model, inst: Instrument, tok, sentences: list[str], categories: dict,
+def key_shares(tokens: list[str], maps: list[np.ndarray], categories: dict) -> dict[str, np.ndarray]:
+    """Per head, the attention mass on keys of each category averaged over query tokens, (L, H),
+    for one sentence (Kovaleva fig6).  ``categories``: name -> predicate(token) -> bool."""
+    out = {}
+    for name, pred in categories.items():
+        keys = np.array([pred(t) for t in tokens], dtype=float)
+        out[name] = np.stack([(a @ keys).mean(-1) for a in maps])
+    return out
+
+
+def map_cosine(maps_a: list[np.ndarray], maps_b: list[np.ndarray]) -> np.ndarray:
+    """Per head, cosine similarity of two models' flattened attention maps of one sentence, (L, H)."""
+    rows = []
+    for a, b in zip(maps_a, maps_b):
+        fa, fb = a.reshape(a.shape[0], -1), b.reshape(b.shape[0], -1)
+        rows.append((fa * fb).sum(1) / (np.linalg.norm(fa, axis=1) * np.linalg.norm(fb, axis=1)))
+    return np.stack(rows)
+
+
+class MeanOver:
+    """Average of per-sentence arrays; NaN cells (a feature absent from a sentence) are skipped,
+    and ``count`` says how many sentences each cell averages."""
+
+    def __init__(self):
+        self.total, self.count = None, None
+
+    def add(self, value) -> None:
+        value = np.asarray(value, dtype=float)
+        if self.total is None:
+            self.total, self.count = np.zeros_like(value), np.zeros_like(value)
+        ok = ~np.isnan(value)
+        self.total[ok] += value[ok]
+        self.count += ok
+
+    def mean(self) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.count > 0, self.total / np.maximum(self.count, 1), np.nan)
+
+
+def paired_attention_pass(model_a, inst_a: Instrument, model_b, inst_b: Instrument, tok, sentences: list,
+                          visit, max_length: int = 128) -> None:
+    """One attention pass per model over ``sentences``: ``visit(index, tokens, maps_a, maps_b)``
+    sees both models' unpadded maps of each sentence (every per-sentence statistic is computed
+    from this one pass)."""
+    for i, ((tokens, ma), (tokens_b, mb)) in enumerate(zip(attention_maps(model_a, inst_a, tok, sentences, max_length),
+                                                          attention_maps(model_b, inst_b, tok, sentences, max_length))):
+        if tokens != tokens_b:
+            raise ValueError(f"sentence {i}: the two models were given different tokens")
+        visit(i, tokens, ma, mb)
+
+
+def token_attention_shares(model, inst: Instrument, tok, sentences: list, categories: dict,
                            max_length: int = 128) -> dict[str, np.ndarray]:
-    """Kovaleva fig6: per head, the attention mass on keys of each category, averaged over
-    query tokens and sentences.  ``categories``: name -> predicate(token) -> bool."""
-    sums = {name: np.zeros((inst.n_layers, inst.n_heads)) for name in categories}
-    n = 0
+    """Kovaleva fig6: :func:`key_shares` averaged over sentences."""
+    acc = {name: MeanOver() for name in categories}
     for tokens, maps in attention_maps(model, inst, tok, sentences, max_length):
-        for name, pred in categories.items():
-            keys = np.array([pred(t) for t in tokens], dtype=float)
-            for l, a in enumerate(maps):
-                sums[name][l] += (a @ keys).mean(-1)
-        n += 1
-    return {name: s / max(n, 1) for name, s in sums.items()}
+        for name, v in key_shares(tokens, maps, categories).items():
+            acc[name].add(v)
+    return {name: a.mean() for name, a in acc.items()}
 
 
-def attention_cosine(model_a, inst_a: Instrument, model_b, inst_b: Instrument, tok, sentences: list[str],
+def attention_cosine(model_a, inst_a: Instrument, model_b, inst_b: Instrument, tok, sentences: list,
                      max_length: int = 128) -> np.ndarray:
-    """Kovaleva fig5: per head, cosine similarity of the flattened (unpadded) attention maps of
-    two models on the same inputs, averaged over sentences, (L, H)."""
-    total = np.zeros((inst_a.n_layers, inst_a.n_heads))
-    n = 0
-    for (_, ma), (_, mb) in zip(attention_maps(model_a, inst_a, tok, sentences, max_length),
-                                attention_maps(model_b, inst_b, tok, sentences, max_length)):
-        for l, (a, b) in enumerate(zip(ma, mb)):
-            fa, fb = a.reshape(a.shape[0], -1), b.reshape(b.shape[0], -1)
-            total[l] += (fa * fb).sum(1) / (np.linalg.norm(fa, axis=1) * np.linalg.norm(fb, axis=1))
-        n += 1
-    return total / max(n, 1)
+    """Kovaleva fig5: :func:`map_cosine` averaged over sentences, (L, H)."""
+    acc = MeanOver()
+    paired_attention_pass(model_a, inst_a, model_b, inst_b, tok, sentences,
+                          lambda i, t, ma, mb: acc.add(map_cosine(ma, mb)), max_length)
+    return acc.mean()
 
 
 # ----------------------------------------------------------------------------- head removal

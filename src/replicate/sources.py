@@ -56,10 +56,14 @@ def model_path(spec: dict) -> str:
     raise ValueError(f"model source must be one of package, local, hub; got {source!r}")
 
 
-def load_hf(spec: dict, kind: str = "encoder", num_labels: int | None = None):
+def load_hf(spec: dict, kind: str = "encoder", num_labels: int | None = None, init: str = "pretrained"):
     """(tokenizer, model) in eval mode, float32, eager attention.
 
     ``kind``: ``encoder`` (bare model), ``classifier`` (sequence classification) or ``mlm``.
+    ``init``: ``pretrained`` (the weights of ``spec``) or ``random``: the same architecture
+    (``spec``'s config) with freshly initialised weights, N(0, ``initializer_range``) as
+    ``BertPreTrainedModel`` does (Kovaleva et al.'s Table 1 "init. normal distr.";
+    seed torch before calling); the tokenizer is ``spec``'s either way.
     """
     import torch
     import transformers
@@ -70,12 +74,20 @@ def load_hf(spec: dict, kind: str = "encoder", num_labels: int | None = None):
         "classifier": transformers.AutoModelForSequenceClassification,
         "mlm": transformers.AutoModelForMaskedLM,
     }
-    kwargs = {"dtype": torch.float32, "attn_implementation": "eager"}
+    kwargs = {"attn_implementation": "eager"}
     if num_labels is not None:
         kwargs["num_labels"] = num_labels
     tok = transformers.AutoTokenizer.from_pretrained(path)
-    model = classes[kind].from_pretrained(path, **kwargs).eval()
-    return tok, model
+    if init == "pretrained":
+        model = classes[kind].from_pretrained(path, dtype=torch.float32, **kwargs)
+    elif init == "random":
+        # transformers 5: the attention implementation goes on the config (a model constructor
+        # keyword raises TypeError), see shared/reference/ecosystem.md §4
+        cfg = transformers.AutoConfig.from_pretrained(path, **kwargs)
+        model = classes[kind].from_config(cfg).float()
+    else:
+        raise ValueError(f"init must be 'pretrained' or 'random', got {init!r}")
+    return tok, model.eval()
 
 
 def load_labelled_sentences(spec: dict, split: str) -> list[tuple[str, int]]:

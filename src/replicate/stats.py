@@ -37,3 +37,21 @@ def mean_std(values) -> tuple[float, float]:
     """Mean and population std (ddof=0, numpy's default, as the paper's tables)."""
     v = np.asarray(values, dtype=float)
     return float(v.mean()), float(v.std())
+
+
+METRICS = ("accuracy", "f1", "mcc")
+
+
+def task_scores(labels, predictions) -> dict[str, float]:
+    """Accuracy, F1 and Matthews correlation of class predictions (GLUE's metrics).
+
+    F1 is the positive class's (label 1) for two classes, as GLUE scores MRPC and QQP, and the
+    macro average otherwise.
+    """
+    from sklearn.metrics import f1_score, matthews_corrcoef
+
+    y, p = np.asarray(labels), np.asarray(predictions)
+    binary = set(np.unique(y)) <= {0, 1}
+    return {"accuracy": float((y == p).mean()),
+            "f1": float(f1_score(y, p, average="binary" if binary else "macro", zero_division=0)),
+            "mcc": float(matthews_corrcoef(y, p)) if len(np.unique(np.concatenate([y, p]))) > 1 else 0.0}
