@@ -250,6 +250,9 @@ def main(argv=None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # jobs that share cores (snakemake --cores N with 1- and 2-thread jobs) must not spin-wait:
+    # with OpenMP's default active waiting, two jobs on 2 cores ran tens of times slower
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
     import transformers
 
