@@ -281,7 +281,9 @@ def table3(res: dict, params: dict, png, csv, held_out: bool = False) -> dict:
     ax.set_ylabel("Δ accuracy (%), one head kept")
     ax.set_title(f"michel2019/{target}: best single head kept per layer"
                  + (" (chosen on training sentences)" if held_out else "") + f"\n({plots.wrap_note(params['model_note'])})", fontsize=9)
-    ax.legend(fontsize=8)
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(lo, hi + 0.35 * (hi - lo))  # a strip above the data for the legend
+    ax.legend(fontsize=8, loc="upper left")
     plots.save(fig, png)
     tol = params["keep_one_tolerance"]
     ok = float((best >= -tol - 1e-9).mean())
