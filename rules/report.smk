@@ -13,6 +13,13 @@ if isinstance(config["abnar2020flow"]["table3"]["model"], dict):
         "DistilBERT SST-2 (hub model, not trained in the paper)",
     )
 
+if "michel2019" in config["papers"]:
+    _mm = config["michel2019"]["model"]
+    SCORECARD_INPUTS.setdefault(f"{_mm['finetune']} fine-tuned ({_mm['task']})", (
+        f"{MODELS}/{_mm['finetune']}/{_mm['task']}/seed{SEED}/metrics.json",
+        "michel2019: BERT-base fine-tuned on MNLI (dev-m accuracy ~0.83, read off fig1(b) [approx])",
+    ))
+
 
 rule not_run_verdict:
     output:

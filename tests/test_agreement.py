@@ -328,3 +328,28 @@ def test_read_linzen_malformed_row(tmp_path):
         read_linzen(path)
     with pytest.raises(MissingAssetError, match="agr_50"):
         read_linzen(tmp_path / "agr_50_mostcommon_10K.tsv.gz")
+
+
+def test_tsv_source_column_round_trip_and_old_files(tmp_path):
+    a = _inst(["The", "dog"], ["DT", "NN"], "runs", "singular", 1)
+    b = _inst(["Dogs", "near", "the", "farm"], ["NNS", "IN", "DT", "NN"], "run", "plural", 0, 1, 1)
+    with_source = [{**a, "source": "wikipedia"}, {**b, "source": "lee"}]
+    path = tmp_path / "s.tsv"
+    assert write_tsv(with_source, path) == 2
+    assert path.read_text().splitlines()[0].split("\t")[-1] == "source"
+    assert read_tsv(path) == with_source
+    assert write_tsv([with_source[0], b], path) == 2  # not every instance has one: no column
+    assert path.read_text().splitlines()[0] == "\t".join(TSV_COLUMNS)
+    assert read_tsv(path) == [a, b]
+    path.write_text("\t".join(TSV_COLUMNS + ("source",)) + "\n" + "singular\t0\t0\t1\truns\tThe dog\tDT NN\t\n")
+    with pytest.raises(ValueError, match="empty source"):
+        read_tsv(path)
+
+
+def test_build_agreement_records_sources(nlp):
+    texts = [CHECK, "The players on the team want a new coach."]
+    instances, stats = build_agreement(texts, nlp, progress=False, sources=["wikipedia", "lee"])
+    assert [i["source"] for i in instances] == ["wikipedia", "wikipedia", "lee"]
+    assert stats["instances_by_source"] == {"lee": 1, "wikipedia": 2}
+    with pytest.raises(ValueError):
+        build_agreement(texts, nlp, progress=False, sources=["wikipedia"])

@@ -94,3 +94,24 @@ def test_paper_scale_kovaleva_resolves(wf):
     assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
     out = res.stdout + res.stderr
     assert "bert_base_scratch" in out and "mnli" in out
+
+
+@pytest.mark.parametrize("override,words", [
+    ({"michel2019": {"curve_tasks": ["sentiment", "mnli"]}}, ["michel2019.curve_tasks[1]", "mnli"]),
+    ({"michel2019": {"fig2": {"model": {"finetune": "minilm", "task": "sentiment"}, "split_by": "source",
+                              "domains": ["wikipedia", "lee"], "examples": 100}}}, ["michel2019.fig2", "agreement"]),
+    ({"michel2019": {"fig2": {"model": {"finetune": "minilm", "task": "number"}, "split_by": "task",
+                              "domains": ["sentiment", "mnli_mm"], "examples": 100}}}, ["michel2019.fig2.domains[1]"]),
+    ({"michel2019": {"table4": {"batch_sizes": [16, 64], "prune_fraction": 1.0, "examples": 8, "repeats": 1,
+                                "threads": 1}}}, ["prune_fraction"]),
+])
+def test_michel_bad_config(wf, override, words):
+    res = run_with(wf, override, "michel")
+    out = res.stdout + res.stderr
+    assert res.returncode != 0 and all(w in out for w in words), out[-2000:]
+
+
+def test_michel_fig2_can_be_switched_off(wf):
+    res = run_with(wf, {"michel2019": {"fig2": None}}, "nofig2")
+    assert res.returncode == 0, (res.stdout + res.stderr)[-2000:]
+    assert "michel_domains" not in res.stdout + res.stderr

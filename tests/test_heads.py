@@ -175,3 +175,50 @@ def test_per_sentence_statistics_by_hand():
     acc.add([3.0, 2.0])
     np.testing.assert_allclose(acc.mean(), [2.0, 2.0])
     assert acc.count.tolist() == [2, 1]
+
+
+def test_metrics_match_sklearn_definitions():
+    logits = torch.tensor([[0.0, 1.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0], [1.0, 0.0], [1.0, 0.0]])
+    labels = np.array([1, 0, 0, 1, 1, 0])  # pred 1,0,1,1,0,0: tp 2, fp 1, fn 1, tn 2
+    assert heads.metric("accuracy")(logits, labels) == pytest.approx(4 / 6)
+    assert heads.metric("f1")(logits, labels) == pytest.approx(2 * 2 / (2 * 2 + 1 + 1))
+    assert heads.metric("mcc")(logits, labels) == pytest.approx((2 * 2 - 1 * 1) / 9)
+    assert heads.mcc(logits, np.zeros(6, dtype=int)) == 0.0  # undefined: one class only
+    with pytest.raises(ValueError):
+        heads.metric("bleu")
+
+
+def test_pearson_helper():
+    a = np.arange(10.0)
+    assert heads.pearson(a, 2 * a + 1) == pytest.approx(1.0)
+    assert heads.pearson(a, -a) == pytest.approx(-1.0)
+    assert heads.pearson(a.reshape(2, 5), np.ones(10)) == 0.0  # constant: undefined, counted as 0
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=50), rng.normal(size=50)
+    assert heads.pearson(x, y) == pytest.approx(np.corrcoef(x, y)[0, 1])
+    with pytest.raises(ValueError):
+        heads.pearson(a, a[:5])
+
+
+def test_prune_map_keeps_one_head_per_layer():
+    order = [(0, 0), (0, 1), (0, 2), (1, 3), (0, 3), (2, 0)]  # layer 0 would lose all 4 heads
+    assert heads.prune_map(order, 0.5, n_heads=4) == {0: [0, 1, 2]}
+    assert heads.prune_map(order, 5 / 6, n_heads=4) == {0: [0, 1, 2], 1: [3], 2: [0]}  # (0, 3) skipped
+    with pytest.raises(ValueError):
+        heads.prune_map(order, 1.0, n_heads=4)
+
+
+def test_speedup_helper_times_and_checks_pruned_logits(tiny_clf):
+    torch.manual_seed(2)
+    batches = {bs: [{"input_ids": torch.randint(5, 50, (bs, 12)), "attention_mask": torch.ones(bs, 12, dtype=torch.long),
+                     "labels": torch.zeros(bs, dtype=torch.long)}] for bs in (2, 8)}
+    t = heads.time_inference(tiny_clf, batches[8], repeats=3)
+    assert t["median_s"] > 0 and len(t["times_s"]) == 3 and t["examples"] == 8 and t["examples_per_s"] > 0
+    before = {n: p.clone() for n, p in tiny_clf.named_parameters()}
+    out = heads.pruned_speedup(tiny_clf, batches, {0: [1, 3], 2: [0]}, repeats=2)
+    assert [r["batch_size"] for r in out["rows"]] == [2, 8]
+    for r in out["rows"]:
+        assert r["original_examples_per_s"] > 0 and r["pruned_examples_per_s"] > 0 and r["speedup"] > 0
+    assert out["max_logit_diff"] < 1e-5  # removal equals gating at zero
+    assert out["params_original"] - out["params_pruned"] == 3 * (4 * 32 * 8 + 3 * 8)  # q, k, v rows and biases + W_o columns
+    assert all(torch.equal(p, before[n]) for n, p in tiny_clf.named_parameters())  # the original is untouched

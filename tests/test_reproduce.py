@@ -5,6 +5,10 @@ data file behind a figure with the one committed under ``figures/``.  Tolerances
 come out of a trained model (tables, figures 1-3) within 0.03 absolute (the same seed on the same
 kind of machine gives identical numbers; the tolerance absorbs BLAS differences across CPUs); the
 pretrained-model-only figure 4 within 1e-4.  Verdicts must match exactly.
+
+Timings are not reproducible: michel2019/table4 (inference speed before and after removing pruned
+heads) is compared only in its non-timing columns (batch sizes, heads and parameters removed, the
+pruned-vs-gated logit check, the paper's numbers), and its verdict (derived from timings) is left out.
 """
 
 
@@ -26,6 +30,9 @@ TOLERANCE.update({f"brunner2020/{s}": 1e-3 for s in ("fig3", "fig4", "fig5")})
 TOLERANCE.update({f"pascual2021/{s}": 1e-3 for s in ("fig2", "fig3", "fig4")})
 TOLERANCE["brunner2020/nullspace_rows"] = 0.2
 DEFAULT_TOLERANCE = 0.03
+# Timing columns (machine- and load-dependent) and targets whose verdict comes from timings: not compared.
+TIMING_COLUMNS = {"michel2019/table4": {"original_examples_per_s", "pruned_examples_per_s", "speedup", "speedup_pct"}}
+TIMING_VERDICTS = {"michel2019/table4"}
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +56,8 @@ def test_figure_data_reproduce(default_run, path):
     assert list(ours.columns) == list(ref.columns) and len(ours) == len(ref)
     tol = TOLERANCE.get(f"{path.parent.name}/{path.stem}", TOLERANCE.get(path.stem, DEFAULT_TOLERANCE))
     for col in ref.columns:
+        if col in TIMING_COLUMNS.get(f"{path.parent.name}/{path.stem}", ()):
+            continue
         if pd.api.types.is_numeric_dtype(ref[col]) and not col.startswith("paper_") and col not in {"layer", "position", "example", "head", "offset", "n_tokens", "query", "key", "target_key", "rank", "null_dim", "lower_bound", "token"}:
             a, b = ours[col].to_numpy(float), ref[col].to_numpy(float)
             assert (np.isnan(a) == np.isnan(b)).all(), f"{path.name}:{col}: missing values differ"
@@ -61,7 +70,7 @@ def test_figure_data_reproduce(default_run, path):
 def test_verdicts_reproduce(default_run):
     def verdicts(md):
         rows = [line.split("|") for line in md.read_text().splitlines() if line.startswith("| `")]
-        return {r[1].strip(): r[4].strip() for r in rows}
+        return {r[1].strip(): r[4].strip() for r in rows if r[1].strip().strip("`") not in TIMING_VERDICTS}
 
     assert verdicts(default_run / "figures" / "scorecard.md") == verdicts(ROOT / "figures" / "scorecard.md")
 

@@ -25,6 +25,10 @@ function here produces or consumes dicts with exactly these keys
 ``distance``       ``verb_index - subject_index`` (>= 1)
 =================  =====================================================================
 
+Optionally also ``source``: the name of the corpus the sentence came from (``wikipedia``,
+``lee``), when :func:`build_agreement` is given the texts' sources; :func:`write_tsv` then adds
+a trailing ``source`` column and :func:`read_tsv` reads files with or without it.
+
 Extraction rule (:func:`find_instances`), per sentence of the spaCy parse:
 
 * a token tagged ``NN`` or ``NNS`` with dependency ``nsubj`` whose syntactic
@@ -221,6 +225,7 @@ def build_agreement(
     n_process: int = 1,
     progress: bool = True,
     max_sentence_len: int | None = 50,
+    sources: Sequence[str] | None = None,
 ) -> tuple[list[dict], dict]:
     """Parse ``texts`` with ``nlp.pipe`` and collect all agreement instances.
 
@@ -229,16 +234,24 @@ def build_agreement(
     (all ints), ``attractors`` (``{n_attractors: count}``, sorted by key),
     ``max_sentence_len`` and ``seconds`` (wall time).  Instances are in text
     order, so the result is deterministic for a given model and input.
+    ``sources``: one corpus name per text; each instance then records its text's ``source``
+    and ``stats`` counts instances per source (``instances_by_source``).
     """
     from tqdm.auto import tqdm
 
     texts = list(texts)
+    if sources is not None and len(sources) != len(texts):
+        raise ValueError(f"sources has {len(sources)} names for {len(texts)} texts")
     counts: Counter = Counter()
     instances: list[dict] = []
     start = time.perf_counter()
     docs = nlp.pipe(texts, batch_size=batch_size, n_process=n_process)
-    for doc in tqdm(docs, total=len(texts), disable=not progress, desc="parsing", unit="text"):
-        instances.extend(find_instances(doc, max_sentence_len=max_sentence_len, counts=counts))
+    for k, doc in enumerate(tqdm(docs, total=len(texts), disable=not progress, desc="parsing", unit="text")):
+        found = find_instances(doc, max_sentence_len=max_sentence_len, counts=counts)
+        if sources is not None:
+            for inst in found:
+                inst["source"] = sources[k]
+        instances.extend(found)
     hist = Counter(inst["n_attractors"] for inst in instances)
     stats = {
         "texts": len(texts),
@@ -251,6 +264,9 @@ def build_agreement(
         "max_sentence_len": max_sentence_len,
         "seconds": round(time.perf_counter() - start, 3),
     }
+    if sources is not None:
+        by = Counter(inst["source"] for inst in instances)
+        stats["instances_by_source"] = {k: by[k] for k in sorted(by)}
     return instances, stats
 
 
@@ -329,6 +345,8 @@ def encode(prefix: Sequence[str], prefix_tags: Sequence[str], vocab: Mapping[str
 
 #: Columns of the TSV written by :func:`write_tsv`, in order.
 TSV_COLUMNS = ("label", "n_attractors", "n_intervening", "distance", "verb", "prefix", "prefix_tags")
+#: The optional trailing column: the instance's source corpus (written when every instance has one).
+SOURCE_COLUMN = "source"
 
 
 def _has_space(tok: str) -> bool:
@@ -338,6 +356,8 @@ def _has_space(tok: str) -> bool:
 def write_tsv(instances: Iterable[dict], path: str | os.PathLike) -> int:
     """Write instances as a UTF-8 TSV with the header :data:`TSV_COLUMNS`; return rows written.
 
+    If every instance has a ``source`` (its corpus), a trailing ``source`` column is added;
+    files without it (older ones) read back the same.
     Format: one instance per line; ``label`` is ``singular``/``plural``;
     ``prefix`` and ``prefix_tags`` are space-joined.  The other instance fields
     are implied (``verb_index = len(prefix)``, ``subject_index = verb_index -
@@ -356,9 +376,13 @@ def write_tsv(instances: Iterable[dict], path: str | os.PathLike) -> int:
     written = 0
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write("\t".join(TSV_COLUMNS) + "\n")
+            instances = list(instances)
+            with_source = bool(instances) and all(SOURCE_COLUMN in inst for inst in instances)
+            fh.write("\t".join(TSV_COLUMNS + ((SOURCE_COLUMN,) if with_source else ())) + "\n")
             for inst in instances:
                 tokens = [inst["verb"], *inst["prefix"], *inst["prefix_tags"]]
+                if with_source:
+                    tokens.append(inst[SOURCE_COLUMN])
                 if any(_has_space(t) for t in tokens):
                     continue
                 row = [
@@ -369,7 +393,7 @@ def write_tsv(instances: Iterable[dict], path: str | os.PathLike) -> int:
                     inst["verb"],
                     " ".join(inst["prefix"]),
                     " ".join(inst["prefix_tags"]),
-                ]
+                ] + ([inst[SOURCE_COLUMN]] if with_source else [])
                 fh.write("\t".join(row) + "\n")
                 written += 1
             fh.flush()
@@ -438,7 +462,8 @@ def _instance(
 def read_tsv(path: str | os.PathLike) -> list[dict]:
     """Read a file written by :func:`write_tsv` back into instance dicts.
 
-    The header must be exactly :data:`TSV_COLUMNS`.  Blank lines are skipped.
+    The header must be exactly :data:`TSV_COLUMNS`, optionally followed by ``source`` (then
+    every instance gets its ``source``).  Blank lines are skipped.
     A malformed line raises ``ValueError("path:lineno: ...")``; a missing file
     raises :class:`~replicate.corpora.MissingAssetError`.
     """
@@ -446,20 +471,26 @@ def read_tsv(path: str | os.PathLike) -> list[dict]:
     if not path.is_file():
         raise MissingAssetError(f"agreement TSV not found: {path}")
     out: list[dict] = []
+    columns = TSV_COLUMNS
     with path.open("r", encoding="utf-8", newline="") as fh:
         for lineno, line in enumerate(fh, 1):
             line = line.rstrip("\r\n")
             where = f"{path}:{lineno}"
             if lineno == 1:
-                if tuple(line.split("\t")) != TSV_COLUMNS:
-                    raise ValueError(f"{where}: header must be {chr(9).join(TSV_COLUMNS)!r}, got {line!r}")
+                columns = tuple(line.split("\t"))
+                if columns not in (TSV_COLUMNS, TSV_COLUMNS + (SOURCE_COLUMN,)):
+                    raise ValueError(f"{where}: header must be {chr(9).join(TSV_COLUMNS)!r} "
+                                     f"(optionally + '\\t{SOURCE_COLUMN}'), got {line!r}")
                 continue
             if not line.strip():
                 continue
             cells = line.split("\t")
-            if len(cells) != len(TSV_COLUMNS):
-                raise ValueError(f"{where}: expected {len(TSV_COLUMNS)} tab-separated columns, got {len(cells)}")
-            label, n_att, n_int, dist, verb, prefix, tags = cells
+            if len(cells) != len(columns):
+                raise ValueError(f"{where}: expected {len(columns)} tab-separated columns, got {len(cells)}")
+            label, n_att, n_int, dist, verb, prefix, tags = cells[:7]
+            extra = {SOURCE_COLUMN: cells[7]} if len(columns) > len(TSV_COLUMNS) else {}
+            if extra and not cells[7]:
+                raise ValueError(f"{where}: empty source")
             out.append(
                 _instance(
                     where,
@@ -471,6 +502,7 @@ def read_tsv(path: str | os.PathLike) -> list[dict]:
                     n_intervening=_nonneg_int(n_int, "n_intervening", where),
                     n_attractors=_nonneg_int(n_att, "n_attractors", where),
                 )
+                | extra
             )
     return out
 

@@ -178,11 +178,44 @@ def step_head_analysis(i, o, p):
     print(f"baseline {res['baseline']:.3f}; single-head sweep {res['time_single_sweep_s']:.1f} s")
 
 
-def step_head_target(i, o, p):
-    """One target of a head paper: ``paper.<target>(res, params, png, csv)``; ``res`` is the analysis
-    file (one input named ``json``) or ``{name: parsed JSON}`` of every input."""
+def step_head_curves(i, o, p):
+    """Michel fig6: the pruning curves of one task's fine-tuned classifier."""
+    from .data import write_json
+
+    res = _paper(p["paper"]).curves(i["model"], i["data"], p)
+    write_json(o["json"], res)
+    print(f"{res['task']}: {res['metric']} {res['baseline']:.3f}; importance {res['time_importance_s']:.1f} s, "
+          f"curves {res['time_curves_s']:.1f} s")
+
+
+def step_head_domains(i, o, p):
+    """Michel fig2: per-head effects on two domains (agreement corpora, or two tasks' test splits)."""
+    from .data import write_json
+
     paper = _paper(p["paper"])
-    if set(i) == {"json"}:
+    if "agreement" in i:
+        res = paper.domains(i["model"], i["agreement"], [f"{i['exclude']}/{s}.tsv" for s in ("train", "valid")], p)
+    else:
+        res = paper.domains(i["model"], None, [], p, task_dirs={k: v for k, v in i.items() if k != "model"})
+    write_json(o["json"], res)
+    print(f"{res['n_per_domain']} sentences per domain; {res['time_s']:.1f} s")
+
+
+def step_head_timing(i, o, p):
+    """Michel table4: inference speed before and after removing the lowest-importance heads."""
+    from .data import write_json
+
+    importance = json.loads(Path(i["analysis"]).read_text())["importance"]
+    res = _paper(p["paper"]).timing(i["model"], i["data"], importance, p)
+    write_json(o["json"], res)
+    print(json.dumps(res["rows"], indent=1))
+
+
+def step_head_target(i, o, p):
+    """One target of a head paper from its results: ``paper.<target>(res, params, png, csv)``; ``res`` is
+    the one ``json`` input, or ``{name: contents}`` of several (michel2019 fig6: one per task)."""
+    paper = _paper(p["paper"])
+    if "json" in i:
         res = json.loads(Path(i["json"]).read_text())
     else:
         res = {k: json.loads(Path(v).read_text()) for k, v in i.items()}
@@ -224,6 +257,9 @@ STEPS = {
     "paper-figure": step_paper_figure,
     "not-run": step_not_run,
     "head-analysis": step_head_analysis,
+    "head-curves": step_head_curves,
+    "head-domains": step_head_domains,
+    "head-timing": step_head_timing,
     "head-target": step_head_target,
     "kovaleva-patterns": step_kovaleva_patterns,
     "scorecard": step_scorecard,

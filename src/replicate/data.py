@@ -32,12 +32,14 @@ def write_json(path, obj) -> None:
     atomic_write(path, json.dumps(obj, indent=1, sort_keys=True) + "\n")
 
 
-def _texts(names: list[str]) -> list[str]:
+def _texts(names: list[str], limit: int | None = None) -> tuple[list[str], list[str]]:
+    """The texts of the named corpora, in order (at most ``limit`` of each), and each text's corpus name."""
     readers = {"wikipedia": corpora.wikipedia_paragraphs, "lee": corpora.lee_documents}
     unknown = set(names) - set(readers)
     if unknown:
         raise ValueError(f"unknown corpora {sorted(unknown)}; choose from {sorted(readers)}")
-    return [t for name in names for t in readers[name]()]
+    pairs = [(t, name) for name in names for t in readers[name]()[:limit]]
+    return [t for t, _ in pairs], [name for _, name in pairs]
 
 
 def fetch(url: str, dest: Path) -> Path:
@@ -66,9 +68,9 @@ def prepare_agreement(params: dict, out_dir: str | Path) -> dict:
     out = Path(out_dir)
     t0 = time.time()
     if params["source"] == "rebuild":
-        texts = _texts(params["corpora"])[: params.get("limit_texts")]
+        texts, names = _texts(params["corpora"], params.get("limit_texts"))
         nlp = agreement.load_spacy(params["spacy_model"])
-        instances, stats = agreement.build_agreement(texts, nlp)
+        instances, stats = agreement.build_agreement(texts, nlp, sources=names)  # each instance records its corpus
     elif params["source"] == "linzen":
         path = Path(params["path"]) if params.get("path") else fetch(params["url"], out / "raw" / "agr_50_mostcommon_10K.tsv.gz")
         instances = agreement.read_linzen(path)
@@ -87,6 +89,7 @@ def prepare_agreement(params: dict, out_dir: str | Path) -> dict:
         hist[row["n_attractors"]] = hist.get(row["n_attractors"], 0) + 1
     stats = {
         **{k: v for k, v in stats.items() if isinstance(v, (int, float, str))},
+        **({"instances_by_source": stats["instances_by_source"]} if "instances_by_source" in stats else {}),
         "instances": len(instances),
         "attractor_histogram": {str(k): hist[k] for k in sorted(hist)},
         "splits": {k: len(v) for k, v in splits.items()},

@@ -100,6 +100,34 @@ def accuracy(logits: torch.Tensor, labels: np.ndarray) -> float:
     return float((logits.argmax(-1).numpy() == labels).mean())
 
 
+def mcc(logits: torch.Tensor, labels: np.ndarray) -> float:
+    """Matthews correlation of the predicted classes (CoLA's metric); 0 when undefined."""
+    pred = logits.argmax(-1).numpy()
+    classes = np.union1d(pred, labels)
+    c = np.array([[np.sum((labels == a) & (pred == b)) for b in classes] for a in classes], dtype=float)
+    t, p, n, correct = c.sum(1), c.sum(0), c.sum(), np.trace(c)
+    den = np.sqrt((n * n - p @ p) * (n * n - t @ t))
+    return float((correct * n - t @ p) / den) if den > 0 else 0.0
+
+
+def f1(logits: torch.Tensor, labels: np.ndarray) -> float:
+    """F1 of the positive class 1 (MRPC's metric); 0 when there is no true or predicted positive."""
+    pred = logits.argmax(-1).numpy()
+    tp = float(np.sum((pred == 1) & (labels == 1)))
+    denom = float(np.sum(pred == 1) + np.sum(labels == 1))
+    return 2 * tp / denom if denom else 0.0
+
+
+METRICS = {"accuracy": accuracy, "mcc": mcc, "f1": f1}
+
+
+def metric(name: str):
+    """The score function of a task's ``metric`` (accuracy, mcc, f1)."""
+    if name not in METRICS:
+        raise ValueError(f"unknown metric {name!r}; choose from {sorted(METRICS)}")
+    return METRICS[name]
+
+
 def _first_changed(inst: Instrument) -> int:
     changed = ((inst.gates != 1) | inst.uniform).any(1)
     idx = torch.nonzero(changed).flatten()
@@ -337,3 +365,88 @@ def prune_heads(model, to_prune: dict[int, list[int]]) -> None:
         att.output.dense = prune_linear_layer(att.output.dense, idx, dim=1)
         sa.num_attention_heads = len(keep)
         sa.all_head_size = d * len(keep)
+
+
+def prune_map(order: list[tuple[int, int]], fraction: float, n_heads: int, min_per_layer: int = 1) -> dict[int, list[int]]:
+    """The first ``round(fraction * len(order))`` heads of ``order`` as ``{layer: [heads]}``,
+    skipping a head that would leave its layer with fewer than ``min_per_layer`` heads (the next
+    one in the order is taken instead; Michel's ``--at_least_x_heads_per_layer``)."""
+    want = int(round(fraction * len(order)))
+    out: dict[int, list[int]] = {}
+    taken = 0
+    for l, h in order:
+        if taken == want:
+            break
+        if n_heads - len(out.get(l, [])) - 1 < min_per_layer:
+            continue
+        out.setdefault(l, []).append(h)
+        taken += 1
+    if taken < want:
+        raise ValueError(f"cannot prune {want} heads keeping {min_per_layer} per layer")
+    return {l: sorted(hs) for l, hs in sorted(out.items())}
+
+
+@torch.no_grad()
+def time_inference(model, batches: list[dict], repeats: int = 5, warmup: int = 1) -> dict:
+    """Wall time of one pass of ``model`` over ``batches`` (no gradients): ``warmup`` untimed
+    passes, then ``repeats`` timed ones.  Returns the median and all times (s) and examples/s
+    at the median.  Timings depend on the machine and its load: not reproducible numbers."""
+    import time
+
+    model.eval()
+    n = sum(int(b["input_ids"].shape[0]) for b in batches)
+    for _ in range(warmup):
+        for b in batches:
+            model(**_inputs(b))
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for b in batches:
+            model(**_inputs(b))
+        times.append(time.perf_counter() - t0)
+    med = float(np.median(times))
+    return {"median_s": med, "times_s": times, "examples": n, "examples_per_s": n / med}
+
+
+def pruned_speedup(model, batches_by_size: dict[int, list[dict]], to_prune: dict[int, list[int]],
+                   repeats: int = 5) -> dict:
+    """Michel Table 4: examples/s of ``model`` and of a copy whose heads ``to_prune`` are removed
+    (:func:`prune_heads`), for each batch size.  Also returns the largest absolute logit
+    difference between the pruned copy and ``model`` with the same heads gated to 0 (the check
+    that removal is the masking the other targets measure).  ``model`` must carry no instrument."""
+    import copy
+
+    from .instrument import Instrument
+
+    pruned = copy.deepcopy(model)
+    prune_heads(pruned, to_prune)
+    first = next(iter(batches_by_size.values()))
+    inst = Instrument(model)
+    for l, hs in to_prune.items():
+        for h in hs:
+            inst.gates[l, h] = 0.0
+    gated = full_logits(model, first)
+    inst.detach()
+    for m in (model, pruned):  # both timed with the same (eager) attention
+        m.set_attn_implementation("eager")
+    diff = float((full_logits(pruned, first) - gated).abs().max())
+    rows = []
+    for bs, batches in batches_by_size.items():
+        full_t = time_inference(model, batches, repeats)
+        pruned_t = time_inference(pruned, batches, repeats)
+        rows.append({"batch_size": bs, "examples": full_t["examples"],
+                     "original_examples_per_s": full_t["examples_per_s"],
+                     "pruned_examples_per_s": pruned_t["examples_per_s"],
+                     "speedup": full_t["median_s"] / pruned_t["median_s"]})
+    return {"rows": rows, "max_logit_diff": diff, "params_original": sum(p.numel() for p in model.parameters()),
+            "params_pruned": sum(p.numel() for p in pruned.parameters())}
+
+
+def pearson(a, b) -> float:
+    """Pearson's r of two equally long vectors (flattened); 0 when one is constant."""
+    a, b = np.asarray(a, dtype=float).ravel(), np.asarray(b, dtype=float).ravel()
+    if a.shape != b.shape or a.size < 2:
+        raise ValueError(f"need two vectors of the same length >= 2, got {a.shape} and {b.shape}")
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
