@@ -222,3 +222,9 @@ def test_speedup_helper_times_and_checks_pruned_logits(tiny_clf):
     assert out["max_logit_diff"] < 1e-5  # removal equals gating at zero
     assert out["params_original"] - out["params_pruned"] == 3 * (4 * 32 * 8 + 3 * 8)  # q, k, v rows and biases + W_o columns
     assert all(torch.equal(p, before[n]) for n, p in tiny_clf.named_parameters())  # the original is untouched
+
+
+def test_log_likelihood_metric():
+    logits = torch.tensor([[0.0, 0.0], [2.0, 0.0]])
+    expected = (np.log(0.5) + (2.0 - np.log(np.exp(2.0) + 1.0))) / 2
+    assert heads.metric("log_likelihood")(logits, np.array([1, 0])) == pytest.approx(expected)

@@ -118,7 +118,13 @@ def f1(logits: torch.Tensor, labels: np.ndarray) -> float:
     return 2 * tp / denom if denom else 0.0
 
 
-METRICS = {"accuracy": accuracy, "mcc": mcc, "f1": f1}
+def log_likelihood(logits: torch.Tensor, labels: np.ndarray) -> float:
+    """Mean log-probability of the gold labels (a tie-breaker where accuracies tie)."""
+    logp = torch.log_softmax(logits.double(), -1)
+    return float(logp[torch.arange(len(labels)), torch.as_tensor(labels)].mean())
+
+
+METRICS = {"accuracy": accuracy, "mcc": mcc, "f1": f1, "log_likelihood": log_likelihood}
 
 
 def metric(name: str):
