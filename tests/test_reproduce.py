@@ -38,7 +38,7 @@ TIMING_VERDICTS = {"michel2019/table4"}
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory):
     wf = copy_workflow(tmp_path_factory.mktemp("default"))
-    res = snakemake(wf, "--cores", "2", timeout=3600)
+    res = snakemake(wf, "--cores", "2", timeout=4500)
     assert res.returncode == 0, (res.stdout + res.stderr)[-5000:]
     return wf
 
