@@ -1,4 +1,5 @@
 import json
+import os
 
 from snakemake.utils import validate
 
@@ -56,6 +57,14 @@ def task_note(task):
     where = {"gensim": "Pang & Lee sentences from the gensim wheel", "agreement": "agreement prefixes (Linzen recipe)",
              "local": spec.get("path", ""), "hub": f"{spec.get('id', '')} {spec.get('subset', '')}".strip()}[spec["source"]]
     return f"{task} ({where})"
+
+
+ONSTART_CHECKS = []  # callables run before the first job (not in dry runs): assets a job needs, e.g. nltk data
+
+
+onstart:
+    for _check in ONSTART_CHECKS:
+        _check()
 
 
 TARGETS = {}  # paper key -> list of figure stems, filled by each paper's rule file

@@ -115,3 +115,31 @@ def test_michel_fig2_can_be_switched_off(wf):
     res = run_with(wf, {"michel2019": {"fig2": None}}, "nofig2")
     assert res.returncode == 0, (res.stdout + res.stderr)[-2000:]
     assert "michel_domains" not in res.stdout + res.stderr
+
+
+def test_paper_scale_framenet_dry_run_needs_no_data(wf):
+    res = snakemake(wf, "-n", "runs/paper/figures/kovaleva2019/fig3.png", "--configfile", "config/paper.yaml")
+    assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
+    assert "kovaleva_framenet" in res.stdout + res.stderr
+
+
+def test_missing_framenet_stops_before_any_job(wf, tmp_path):
+    """source: nltk without FrameNet 1.7 installed: one clear error in onstart, before the first job."""
+    import os
+
+    import nltk
+
+    if any(os.path.isdir(os.path.join(p, "corpora", "framenet_v17")) for p in nltk.data.path):
+        pytest.skip("FrameNet 1.7 is installed here")
+    path = wf / "fn_nltk.yaml"
+    path.write_text(yaml.safe_dump({"kovaleva2019": {"framenet": {"source": "nltk"}}}))
+    res = snakemake(wf, "--cores", "1", "figures/kovaleva2019/fig3.png", "--configfile", str(path))
+    out = res.stdout + res.stderr
+    assert res.returncode != 0 and "python -m nltk.downloader framenet_v17" in out and "NLTK_DATA" in out
+    assert not (wf / "results" / "kovaleva2019" / "framenet.json").exists() and not (wf / "logs").exists()
+
+
+def test_framenet_bad_example_id(wf):
+    res = run_with(wf, {"kovaleva2019": {"framenet": {"example": "nosuch"}}}, "fnid")
+    assert res.returncode != 0
+    assert "kovaleva2019.framenet.example" in (res.stdout + res.stderr) and "agitated" in (res.stdout + res.stderr)

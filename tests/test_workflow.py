@@ -84,14 +84,16 @@ def test_nothing_left_to_do(tiny_run):
 
 @pytest.mark.parametrize("paper,targets,not_run", [
     ("michel2019", ("fig1", "table3", "table6", "fig3", "fig6", "table4", "fig2"), ("table1", "table2", "table5", "fig4", "fig5")),
-    ("kovaleva2019", ("table1", "fig1", "fig2", "fig5", "fig6", "fig7", "fig8", "fig9"), ("fig3", "fig4")),
+    ("kovaleva2019", ("table1", "fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9"), ()),
 ])
 def test_head_papers(tiny_run, paper, targets, not_run):
     for target in targets:
         for ext in ("png", "pdf", "csv"):
             assert (tiny_run / "figures" / paper / f"{target}.{ext}").stat().st_size > 0, f"{paper}/{target}.{ext}"
         verdict = json.loads((tiny_run / "results" / paper / f"{target}.verdict.json").read_text())
-        assert verdict["verdict"] in {"reproduced", "not reproduced", "qualitative"} and verdict["ours"] and verdict["paper"]
+        # kovaleva2019 fig3: MiniLM on hand-written sentences cannot test the paper's BERT-base heads
+        allowed = {"reproduced", "not reproduced", "qualitative"} | ({"not comparable"} if target == "fig3" else set())
+        assert verdict["verdict"] in allowed and verdict["ours"] and verdict["paper"]
     card = (tiny_run / "figures" / "scorecard.md").read_text()
     rows = [line for line in card.splitlines() if line.startswith(f"| `{paper}/")]
     assert len(rows) == len(targets) + len(not_run)
@@ -124,6 +126,19 @@ def test_kovaleva_tasks(tiny_run):
     for task in ("sentiment", "number"):
         assert (tiny_run / "results" / "kovaleva2019" / task / "analysis.json").is_file()
     assert (tiny_run / "models" / "minilm_scratch" / "number" / "seed0" / "metrics.json").is_file()
+
+
+def test_kovaleva_framenet(tiny_run):
+    """Figs 3-4 on the shipped sentences: every head in both variants, the top heads' maps beside them."""
+    fig = tiny_run / "figures" / "kovaleva2019"
+    f3 = pd.read_csv(fig / "fig3.csv")
+    assert len(f3) == 2 * 2 * 72 and set(f3.variant) == {"zip", "all_pairs"} and set(f3.core_rule) == {"coreset", "coretype"}
+    assert f3.mean_max_attention.between(0, 1).all()
+    maps = pd.read_csv(fig / "fig3_maps.csv")
+    assert len(maps) == 2 * 7 * 7 and set(maps.query_token) >= {"he", "agitated"}
+    assert (fig / "fig4_maps.csv").stat().st_size > 0
+    verdict = json.loads((tiny_run / "results" / "kovaleva2019" / "fig3.verdict.json").read_text())
+    assert verdict["verdict"] == "not comparable" and "L1H2" in verdict["ours"]
 
 
 def test_michel_fig6_fig2_table4(tiny_run):

@@ -219,7 +219,8 @@ def step_head_target(i, o, p):
         res = json.loads(Path(i["json"]).read_text())
     else:
         res = {k: json.loads(Path(v).read_text()) for k, v in i.items()}
-    result = getattr(paper, p["target"])(res, p, o["png"], o["csv"])
+    extra = {k: v for k, v in o.items() if k not in ("png", "csv", "verdict")}  # e.g. maps= (kovaleva2019 fig3)
+    result = getattr(paper, p["target"])(res, p, o["png"], o["csv"], **extra)
     _verdict(o["verdict"], paper.KEY, p["target"], result, p)
 
 
@@ -233,6 +234,18 @@ def step_kovaleva_patterns(i, o, p):
     res = kovaleva2019.patterns_run(npz, analyses, p)
     write_json(o["json"], res)
     print(f"CNN vs rules: macro-F1 {res['macro_f1']:.3f}, accuracy {res['accuracy']:.3f}; {res['time_cnn_s']:.1f} s")
+
+
+def step_kovaleva_framenet(i, o, p):
+    """Figs 3-4 of kovaleva2019: the FrameNet filter and head scores (input ``sentences``: a file in the
+    shipped format; none for FrameNet 1.7 through nltk)."""
+    from .data import write_json
+    from .papers import kovaleva2019_framenet
+
+    res = kovaleva2019_framenet.framenet_run(p, i.get("sentences"))
+    write_json(o["json"], res)
+    print(json.dumps({"counts": res["counts"], "n": {r: {v: s["n"] for v, s in d.items()} for r, d in
+                                                      res["scores"].items()}, "time_scores_s": res["time_scores_s"]}))
 
 
 def step_scorecard(i, o, p):
@@ -262,6 +275,7 @@ STEPS = {
     "head-timing": step_head_timing,
     "head-target": step_head_target,
     "kovaleva-patterns": step_kovaleva_patterns,
+    "kovaleva-framenet": step_kovaleva_framenet,
     "scorecard": step_scorecard,
 }
 
