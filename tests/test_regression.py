@@ -174,3 +174,24 @@ def test_sweep_and_importance_on_a_regression_head(tok):
     inst.reset()
     signed = heads.head_importance(model, inst, batches[:1], abs_level="none", normalize=False)
     np.testing.assert_allclose(signed, heads.gate_gradient(model, inst, batches[0]), rtol=1e-4, atol=1e-6)
+
+
+def test_hub_stsb_spec_gives_float_scores(monkeypatch):
+    """config/paper.yaml's stsb spec (nyu-mll/glue, sentence1/sentence2, float label 0-5), with a stand-in
+    for datasets.load_dataset (no hub here): pairs with float scores; a classification spec keeps ints."""
+    import sys
+    import types
+
+    rows = [{"sentence1": "a man plays.", "sentence2": "a man is playing.", "label": 3.8},
+            {"sentence1": "a cat.", "sentence2": "a dog.", "label": 0.5}]
+    calls = []
+    fake = types.SimpleNamespace(load_dataset=lambda *a, **k: calls.append((a, k)) or rows)
+    monkeypatch.setitem(sys.modules, "datasets", types.ModuleType("datasets"))
+    monkeypatch.setattr(sys.modules["datasets"], "load_dataset", fake.load_dataset, raising=False)
+    spec = {"source": "hub", "id": "nyu-mll/glue", "subset": "stsb", "train_split": "train", "test_split": "validation",
+            "text_columns": ["sentence1", "sentence2"], "metric": "corr"}
+    got = sources.load_labelled_sentences(spec, "test")
+    assert got == [(("a man plays.", "a man is playing."), 3.8), (("a cat.", "a dog."), 0.5)]
+    assert calls[0] == (("nyu-mll/glue", "stsb"), {"split": "validation"})
+    rows[:] = [{"sentence1": "x", "sentence2": "y", "label": 1}]
+    assert sources.load_labelled_sentences({**spec, "metric": "f1"}, "train") == [(("x", "y"), 1)]
