@@ -9,7 +9,8 @@ SVA_NOTE = (
        else "Linzen et al. agreement data")
 )
 _T3 = ABNAR["table3"]["model"]
-T3_TASK = check_task(_T3["task"] if isinstance(_T3, dict) else "sentiment", "abnar2020flow.table3.model.task")
+T3_TASK = check_task(_T3["task"] if isinstance(_T3, dict) else "sentiment", "abnar2020flow.table3.model.task",
+                     regression_ok=False)  # blank-out of the predicted class's logit
 if isinstance(_T3, dict):
     T3_INPUT = {"model": f"{MODELS}/{_T3['finetune']}/{T3_TASK}/seed{SEED}/config.json"}
     T3_MODEL_ARG = f"--in model={MODELS}/{_T3['finetune']}/{T3_TASK}/seed{SEED} data={DATA}/tasks/{T3_TASK}"

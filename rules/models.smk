@@ -31,6 +31,8 @@ def finetune_params(w):
     cfg = {**config["training"]["finetune"], "seed": int(w.seed), "model": check_model_key(base, "model wildcard")}
     if scratch:
         cfg["init"] = "random"
+    if task_is_regression(w.task):  # one output, squared-error loss, scored by corr (STS-B)
+        cfg["regression"] = True
     return params_json(cfg)
 
 

@@ -93,7 +93,7 @@ def test_paper_scale_kovaleva_resolves(wf):
                     "--configfile", "config/paper.yaml")
     assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
     out = res.stdout + res.stderr
-    assert "bert_base_scratch" in out and "mnli" in out
+    assert "bert_base_scratch" in out and "mnli" in out and "stsb" in out
 
 
 @pytest.mark.parametrize("override,words", [
@@ -143,3 +143,36 @@ def test_framenet_bad_example_id(wf):
     res = run_with(wf, {"kovaleva2019": {"framenet": {"example": "nosuch"}}}, "fnid")
     assert res.returncode != 0
     assert "kovaleva2019.framenet.example" in (res.stdout + res.stderr) and "agitated" in (res.stdout + res.stderr)
+
+
+STSB_LOCAL = {"source": "local", "path": "/my/glue/STS-B", "test": "dev.tsv", "text_columns": [-3, -2],
+              "label_column": -1, "metric": "corr"}
+
+
+@pytest.mark.parametrize("tasks,extra,words", [
+    # a regression task needs float scores: not the Pang & Lee or agreement labels
+    ({"sentiment": {"source": "gensim", "metric": "corr"}}, {}, ["local", "hub"]),
+    ({"stsb": {**STSB_LOCAL, "label_first": True}}, {}, ["data.tasks.stsb", "label_first", "not both"]),
+    ({"stsb": {**STSB_LOCAL, "label_column": "score"}}, {}, ["data.tasks.stsb", "column number"]),
+    ({"stsb": {"source": "hub", "id": "nyu-mll/glue", "subset": "stsb", "text_columns": [-3, -2], "metric": "corr"}},
+     {}, ["data.tasks.stsb", "column names"]),
+    # targets that need class labels refuse a regression task before any job runs
+    ({"stsb": STSB_LOCAL}, {"michel2019": {"model": {"finetune": "minilm", "task": "stsb"}}},
+     ["michel2019.model.task", "stsb", "regression"]),
+    ({"stsb": STSB_LOCAL}, {"abnar2020flow": {"table3": {"model": {"finetune": "minilm", "task": "stsb"}}}},
+     ["abnar2020flow.table3.model.task", "regression"]),
+])
+def test_regression_task_bad_config(wf, tasks, extra, words):
+    res = run_with(wf, {"data": {"tasks": tasks}, **extra}, "regression")
+    out = res.stdout + res.stderr
+    assert res.returncode != 0 and all(w in out for w in words), out[-2000:]
+
+
+def test_regression_task_resolves_for_kovaleva_and_michel_curves(wf):
+    """A local STS-B folder as a task: Kovaleva's table1/fig8 and a Michel fig6 curve accept it."""
+    res = run_with(wf, {"data": {"tasks": {"stsb": STSB_LOCAL}},
+                        "kovaleva2019": {"tasks": ["sentiment", "stsb"]},
+                        "michel2019": {"curve_tasks": ["sentiment", "number", "stsb"]}}, "stsb")
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-2000:]
+    assert "minilm_scratch/stsb" in out and "curves/stsb.json" in out

@@ -55,7 +55,8 @@ def step_finetune(i, o, p):
     from .training import finetune_classifier
 
     m = finetune_classifier(p["model"], i["data"], p, o["dir"])
-    print(f"test accuracy {m['test_accuracy_before']:.3f} -> {m['test_accuracy']:.3f}")
+    main = "corr" if p.get("regression") else "accuracy"
+    print(f"test {main} {m[f'test_{main}_before']:.3f} -> {m[f'test_{main}']:.3f}")
 
 
 def step_abnar_sva(i, o, p):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import bz2
 import functools
 import importlib.util
+import math
 import os
 import re
 from pathlib import Path
@@ -245,11 +246,28 @@ def _parse_int(value: str) -> int | None:
     return None
 
 
+def parse_label(value: str, regression: bool = False) -> int | float | None:
+    """A class label (an integer) or, for a regression task, a finite float score; None if
+    ``value`` is neither."""
+    if not regression:
+        return _parse_int(value)
+    try:
+        x = float(value.strip())
+    except ValueError:
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _label_kind(regression: bool) -> str:
+    return "a number (regression task)" if regression else "an integer"
+
+
 def read_labelled_tsv(
     path: str | os.PathLike,
     label_first: bool,
     header: bool | None = None,
-) -> list[tuple[str, int]]:
+    regression: bool = False,
+) -> list[tuple[str, int | float]]:
     """Read a two-column GLUE-style TSV file as ``(sentence, label)`` pairs.
 
     ``label_first`` gives the column order and must be told, never guessed:
@@ -261,9 +279,9 @@ def read_labelled_tsv(
     integer (e.g. ``label``), which is safe because a data line must have one.
 
     Blank lines are skipped.  Any other line must have exactly two
-    tab-separated columns, an integer label and a non-empty sentence; else
-    ``ValueError("path:lineno: ...")``.  A missing file raises
-    :class:`MissingAssetError`.
+    tab-separated columns, an integer label (a float score when ``regression``)
+    and a non-empty sentence; else ``ValueError("path:lineno: ...")``.  A
+    missing file raises :class:`MissingAssetError`.
     """
     p = _require_file(path)
     label_col, text_col = (0, 1) if label_first else (1, 0)
@@ -275,7 +293,7 @@ def read_labelled_tsv(
             if lineno == 1 and header is not False:
                 if header is True:
                     continue
-                if len(cells) == 2 and _parse_int(cells[label_col]) is None:
+                if len(cells) == 2 and parse_label(cells[label_col], regression) is None:
                     continue  # auto-detected header line
             if not line.strip():
                 continue
@@ -283,13 +301,55 @@ def read_labelled_tsv(
                 raise ValueError(
                     f"{p}:{lineno}: expected 2 tab-separated columns, got {len(cells)}"
                 )
-            label = _parse_int(cells[label_col])
+            label = parse_label(cells[label_col], regression)
             if label is None:
-                raise ValueError(f"{p}:{lineno}: label {cells[label_col]!r} is not an integer")
+                raise ValueError(f"{p}:{lineno}: label {cells[label_col]!r} is not {_label_kind(regression)}")
             sentence = cells[text_col].strip()
             if not sentence:
                 raise ValueError(f"{p}:{lineno}: empty sentence")
             out.append((sentence, label))
+    return out
+
+
+def read_tsv_columns(
+    path: str | os.PathLike,
+    text_columns: list[int],
+    label_column: int,
+    header: bool | None = None,
+    regression: bool = False,
+) -> list[tuple]:
+    """Read a many-column GLUE TSV file (e.g. STS-B's ``dev.tsv``: sentences in columns -3 and
+    -2, the 0-5 score in the last) as ``(text, label)``; ``text`` is a pair of strings when two
+    ``text_columns`` are given.  Column numbers count from 0, negative ones from the end.
+
+    ``header`` as :func:`read_labelled_tsv` (``None``: skip the first line when its label cell
+    is not a label).  A line with too few columns, a bad label or an empty sentence raises
+    ``ValueError("path:lineno: ...")``; no quoting is interpreted (GLUE's files have none).
+    """
+    p = _require_file(path)
+    cols = [*text_columns, label_column]
+    need = max(max(c + 1 if c >= 0 else -c for c in cols), 2)
+    out: list[tuple] = []
+    with p.open("r", encoding="utf-8", newline="") as fh:
+        for lineno, line in enumerate(fh, 1):
+            line = line.rstrip("\r\n")
+            cells = line.split("\t")
+            if lineno == 1 and header is not False:
+                if header is True or (len(cells) >= need and parse_label(cells[label_column], regression) is None):
+                    continue
+            if not line.strip():
+                continue
+            if len(cells) < need:
+                raise ValueError(f"{p}:{lineno}: expected at least {need} tab-separated columns (columns {cols}), "
+                                 f"got {len(cells)}")
+            label = parse_label(cells[label_column], regression)
+            if label is None:
+                raise ValueError(f"{p}:{lineno}: label {cells[label_column]!r} (column {label_column}) is not "
+                                 f"{_label_kind(regression)}")
+            texts = tuple(cells[c].strip() for c in text_columns)
+            if not all(texts):
+                raise ValueError(f"{p}:{lineno}: empty sentence in columns {list(text_columns)}")
+            out.append((texts if len(texts) == 2 else texts[0], label))
     return out
 
 

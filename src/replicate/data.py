@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import agreement, corpora, sources
+from .stats import is_regression
 
 
 def atomic_write(path: str | Path, text: str) -> None:
@@ -110,19 +111,23 @@ def write_sentences(rows: list[tuple], path: str | Path) -> None:
     atomic_write(path, "\n".join(lines) + "\n")
 
 
-def read_sentences(path: str | Path) -> list[tuple]:
-    """Rows ``(text, label)`` of a prepared task file; ``text`` is a string or a pair of strings."""
+def read_sentences(path: str | Path, regression: bool = False) -> list[tuple]:
+    """Rows ``(text, label)`` of a prepared task file; ``text`` is a string or a pair of strings,
+    ``label`` an integer class or, with ``regression``, a float score (STS-B)."""
     p = Path(path)
     if not p.is_file():
         raise corpora.MissingAssetError(f"{p} is missing: run the workflow's prepare_task rule (snakemake {p})")
+    kind = "a float score (regression task)" if regression else "an integer label"
     out = []
     for lineno, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
         cells = line.split("\t")
-        if len(cells) not in (2, 3) or not cells[0].lstrip("-").isdigit() or not all(c.strip() for c in cells[1:]):
-            raise ValueError(f"{p}:{lineno}: expected label<TAB>sentence[<TAB>sentence2] with an integer label")
-        out.append((cells[1] if len(cells) == 2 else (cells[1], cells[2]), int(cells[0])))
+        label = corpora.parse_label(cells[0], regression)
+        if len(cells) not in (2, 3) or label is None or not all(c.strip() for c in cells[1:]):
+            raise ValueError(f"{p}:{lineno}: expected label<TAB>sentence[<TAB>sentence2] with {kind}, got "
+                             f"{len(cells)} column(s) and label {cells[0]!r}")
+        out.append((cells[1] if len(cells) == 2 else (cells[1], cells[2]), label))
     return out
 
 
@@ -142,7 +147,8 @@ def _agreement_task(params: dict, split: str) -> list[tuple[str, int]]:
 
 
 def prepare_sentences(params: dict, out_dir: str | Path) -> dict:
-    """One classification task as train/valid/test ``label<TAB>sentence`` files.
+    """One task as train/valid/test ``label<TAB>sentence`` files (a float score as the label of a
+    regression task, ``metric: corr``).
 
     ``source: agreement`` reuses the prepared agreement splits; the others split a valid set off
     the training data with ``valid_fraction``.  ``limit_train``/``limit_test`` keep the first N
@@ -173,10 +179,15 @@ def prepare_sentences(params: dict, out_dir: str | Path) -> dict:
         if not rows:
             raise ValueError(f"task data: the {name} split is empty")
         write_sentences(rows, out / f"{name}.tsv")
-    labels = sorted({y for _, y in train})
     stats = {name: len(rows) for name, rows in (("train", train), ("valid", valid), ("test", test))}
-    stats["labels"] = labels
-    stats["majority_test"] = float(max(np.mean([y == c for _, y in test]) for c in labels))
+    if is_regression(params.get("metric")):  # float scores: their range and mean, no majority class
+        scores = np.array([y for _, y in train])
+        stats.update(regression=True, label_range=[float(scores.min()), float(scores.max())],
+                     label_mean_train=float(scores.mean()))
+    else:
+        labels = sorted({y for _, y in train})
+        stats["labels"] = labels
+        stats["majority_test"] = float(max(np.mean([y == c for _, y in test]) for c in labels))
     stats["pairs"] = isinstance(train[0][0], tuple)
     write_json(out / "stats.json", stats)
     return stats

@@ -124,11 +124,28 @@ def log_likelihood(logits: torch.Tensor, labels: np.ndarray) -> float:
     return float(logp[torch.arange(len(labels)), torch.as_tensor(labels)].mean())
 
 
-METRICS = {"accuracy": accuracy, "mcc": mcc, "f1": f1, "log_likelihood": log_likelihood}
+def corr(logits: torch.Tensor, labels: np.ndarray) -> float:
+    """STS-B's metric for a regression head (one output): the mean of Pearson's r and Spearman's
+    rho between the predicted and gold scores (:func:`replicate.stats.regression_scores`; 0 for
+    a constant prediction)."""
+    from .stats import regression_scores
+
+    return regression_scores(labels, logits[..., 0].double().numpy())["corr"]
+
+
+METRICS = {"accuracy": accuracy, "mcc": mcc, "f1": f1, "log_likelihood": log_likelihood, "corr": corr}
+
+
+def task_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The fine-tuning loss: cross-entropy for class labels, the mean squared error of the one
+    output for float labels (a regression task, as ``problem_type="regression"`` in transformers)."""
+    if labels.is_floating_point():
+        return torch.nn.functional.mse_loss(logits[..., 0], labels.to(logits.dtype))
+    return torch.nn.functional.cross_entropy(logits, labels)
 
 
 def metric(name: str):
-    """The score function of a task's ``metric`` (accuracy, mcc, f1)."""
+    """The score function of a task's ``metric`` (accuracy, mcc, f1; corr for a regression task)."""
     if name not in METRICS:
         raise ValueError(f"unknown metric {name!r}; choose from {sorted(METRICS)}")
     return METRICS[name]
@@ -181,7 +198,8 @@ def head_importance(model, inst: Instrument, batches: list[dict], abs_level: str
     read here from the recorded attention and its gradient.  ``abs_level``: ``token`` (the
     released code: absolute value per token), ``example`` (the paper's formula), or ``none``
     (the signed sum, i.e. the gradient of the summed batch losses w.r.t. the head gate).
-    The loss is the batch-mean cross-entropy, as in the code.  ``normalize``: divide each
+    The loss is the batch-mean cross-entropy, as in the code (the mean squared error for a
+    regression task, :func:`task_loss`).  ``normalize``: divide each
     layer by its l2 norm (the code's final step; the code's token-count divisors cancel).
     """
     model.eval()
@@ -190,7 +208,7 @@ def head_importance(model, inst: Instrument, batches: list[dict], abs_level: str
         model.zero_grad(set_to_none=True)
         with inst.recording(keep_grad=True) as att:
             logits = model(**_inputs(b)).logits
-        loss = torch.nn.functional.cross_entropy(logits, b["labels"])
+        loss = task_loss(logits, b["labels"])
         loss.backward()
         for l, a in enumerate(att):
             dot = (a.detach() * a.grad).sum(-1).double()  # (B, H, T) per query token
@@ -214,7 +232,7 @@ def gate_gradient(model, inst: Instrument, batch: dict) -> np.ndarray:
     gates = inst.gates.detach().clone().requires_grad_(True)
     inst.gates = gates
     logits = model(**_inputs(batch)).logits
-    loss = torch.nn.functional.cross_entropy(logits, batch["labels"])
+    loss = task_loss(logits, batch["labels"])
     (grad,) = torch.autograd.grad(loss, gates)
     inst.gates = gates.detach()
     return grad.numpy()

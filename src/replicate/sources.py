@@ -18,7 +18,7 @@ import importlib.util
 import os
 from pathlib import Path
 
-from .corpora import MissingAssetError, pang_lee_sentences, read_labelled_tsv
+from .corpora import MissingAssetError, pang_lee_sentences, read_labelled_tsv, read_tsv_columns
 
 PACKAGED_MODELS = {
     # pip name -> (import name, install command)
@@ -56,10 +56,13 @@ def model_path(spec: dict) -> str:
     raise ValueError(f"model source must be one of package, local, hub; got {source!r}")
 
 
-def load_hf(spec: dict, kind: str = "encoder", num_labels: int | None = None, init: str = "pretrained"):
+def load_hf(spec: dict, kind: str = "encoder", num_labels: int | None = None, init: str = "pretrained",
+            regression: bool = False):
     """(tokenizer, model) in eval mode, float32, eager attention.
 
     ``kind``: ``encoder`` (bare model), ``classifier`` (sequence classification) or ``mlm``.
+    ``regression``: a classifier with one output and ``problem_type="regression"`` (saved in its
+    config, so a reloaded model knows it; STS-B).
     ``init``: ``pretrained`` (the weights of ``spec``) or ``random``: the same architecture
     (``spec``'s config) with freshly initialised weights, N(0, ``initializer_range``) as
     ``BertPreTrainedModel`` does (Kovaleva et al.'s Table 1 "init. normal distr.";
@@ -77,6 +80,8 @@ def load_hf(spec: dict, kind: str = "encoder", num_labels: int | None = None, in
     kwargs = {"attn_implementation": "eager"}
     if num_labels is not None:
         kwargs["num_labels"] = num_labels
+    if regression:
+        kwargs.update(num_labels=1, problem_type="regression")
     tok = transformers.AutoTokenizer.from_pretrained(path)
     if init == "pretrained":
         model = classes[kind].from_pretrained(path, dtype=torch.float32, **kwargs)
@@ -90,13 +95,20 @@ def load_hf(spec: dict, kind: str = "encoder", num_labels: int | None = None, in
     return tok, model.eval()
 
 
-def load_labelled_sentences(spec: dict, split: str) -> list[tuple[str, int]]:
-    """Sentence-classification data as (sentence, label) pairs for ``split`` (train/test).
+def load_labelled_sentences(spec: dict, split: str) -> list[tuple]:
+    """Task data as (sentence, label) pairs for ``split`` (train/test); the sentence is a pair of
+    strings for a sentence-pair task, the label a float score for a regression task
+    (``metric: corr``, STS-B) and a class index otherwise.
 
     Sources: ``gensim`` (Pang & Lee polarity, split here by ``test_fraction`` with ``seed``),
-    ``local`` (GLUE-style TSV files in a folder; ``label_first`` tells the column order),
+    ``local`` (GLUE-style TSV files in a folder; ``label_first`` tells the column order of a
+    two-column file, or ``text_columns`` and ``label_column`` give column numbers),
     ``hub`` (a ``datasets`` id, paper scale).
     """
+    from .stats import is_regression
+
+    regression = is_regression(spec.get("metric"))
+    label_type = float if regression else int
     source = spec.get("source")
     if source == "gensim":
         import numpy as np
@@ -109,7 +121,11 @@ def load_labelled_sentences(spec: dict, split: str) -> list[tuple[str, int]]:
     if source == "local":
         folder = Path(spec["path"])
         name = spec.get(split, f"{split}.tsv")
-        return read_labelled_tsv(folder / name, label_first=spec["label_first"], header=spec.get("header"))
+        if "text_columns" in spec:
+            return read_tsv_columns(folder / name, spec["text_columns"], spec["label_column"], header=spec.get("header"),
+                                    regression=regression)
+        return read_labelled_tsv(folder / name, label_first=spec["label_first"], header=spec.get("header"),
+                                 regression=regression)
     if source == "hub":
         import datasets
 
@@ -118,7 +134,7 @@ def load_labelled_sentences(spec: dict, split: str) -> list[tuple[str, int]]:
         label = spec.get("label_column", "label")
         if spec.get("text_columns"):  # a sentence-pair task, e.g. GLUE MRPC: [sentence1, sentence2]
             a, b = spec["text_columns"]
-            return [((r[a], r[b]), int(r[label])) for r in ds]
+            return [((r[a], r[b]), label_type(r[label])) for r in ds]
         text = spec.get("text_column", "sentence")
-        return [(r[text], int(r[label])) for r in ds]
+        return [(r[text], label_type(r[label])) for r in ds]
     raise ValueError(f"data source must be one of gensim, local, hub; got {source!r}")

@@ -40,6 +40,28 @@ def mean_std(values) -> tuple[float, float]:
 
 
 METRICS = ("accuracy", "f1", "mcc")
+REGRESSION_METRICS = ("corr",)  # a task whose metric is one of these has float labels (STS-B: a score 0-5)
+
+
+def is_regression(metric: str | None) -> bool:
+    """Whether a task scored by ``metric`` is a regression task (float labels, one output)."""
+    return metric in REGRESSION_METRICS
+
+
+def regression_scores(labels, predictions) -> dict[str, float]:
+    """STS-B's metrics (GLUE; the Kovaleva fork's ``pearson_and_spearman``): Pearson's r,
+    Spearman's rho, ``corr`` = their mean, and the mean squared error.
+
+    A constant prediction (an untrained head can give one) or constant labels leave both
+    correlations undefined: they count as 0 (no linear or rank association), never NaN.
+    """
+    y, p = np.asarray(labels, dtype=float).ravel(), np.asarray(predictions, dtype=float).ravel()
+    if y.shape != p.shape or y.size < 2:
+        raise ValueError(f"need labels and predictions of the same length >= 2, got {y.shape} and {p.shape}")
+    defined = np.ptp(y) > 0 and np.ptp(p) > 0
+    pearson = float(stats.pearsonr(y, p).statistic) if defined else 0.0
+    rho = float(stats.spearmanr(y, p).statistic) if defined else 0.0
+    return {"pearson": pearson, "spearman": rho, "corr": (pearson + rho) / 2, "mse": float(np.mean((y - p) ** 2))}
 
 
 def task_scores(labels, predictions) -> dict[str, float]:

@@ -48,11 +48,11 @@ def predict_encoder(model, seqs: list[list[int]], batch_size: int = 256) -> np.n
 
 
 def _fit(model, n: int, batch_loss, valid_accuracy, epochs: int, batch_size: int, opt, sched, seed: int,
-         desc: str, clip: float | None = None) -> dict:
+         desc: str, clip: float | None = None, score_name: str = "accuracy") -> dict:
     """The shared loop: seeded shuffles, one optimiser step per batch, best epoch on validation kept.
 
     ``batch_loss(indices)`` returns the mean loss of those training examples;
-    ``valid_accuracy()`` the accuracy on the validation set.
+    ``valid_accuracy()`` the validation score (higher is better), logged as ``valid_<score_name>``.
     """
     gen = torch.Generator().manual_seed(seed)
     best, best_state, curve = -1.0, None, []
@@ -72,13 +72,13 @@ def _fit(model, n: int, batch_loss, valid_accuracy, epochs: int, batch_size: int
             sched.step()
             total += loss.item() * len(idx)
         acc = valid_accuracy()
-        curve.append({"epoch": epoch + 1, "train_loss": total / n, "valid_accuracy": acc})
-        bar.set_postfix(loss=f"{total / n:.3f}", valid_acc=f"{acc:.3f}")
+        curve.append({"epoch": epoch + 1, "train_loss": total / n, f"valid_{score_name}": acc})
+        bar.set_postfix(loss=f"{total / n:.3f}", valid=f"{acc:.3f}")
         if acc >= best:
             best, best_state = acc, copy.deepcopy(model.state_dict())
     model.load_state_dict(best_state)
     model.eval()
-    return {"curve": curve, "best_valid_accuracy": best}
+    return {"curve": curve, f"best_valid_{score_name}": best}
 
 
 def train_encoder(model, train, valid, epochs: int, batch_size: int, lr: float, weight_decay: float,
@@ -114,24 +114,38 @@ def _encode(tok, sentences, max_length):
     return encode_texts(tok, sentences, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
 
 
+def is_regression_model(model) -> bool:
+    """Whether a Hugging Face sequence classifier is a regression head (one output, STS-B)."""
+    return getattr(model.config, "problem_type", None) == "regression"
+
+
 @torch.no_grad()
 def predict_hf(tok, model, sentences: list[str], max_length: int = 128, batch_size: int = 32) -> np.ndarray:
-    """Class probabilities (N, C) of a Hugging Face sequence classifier."""
+    """Class probabilities (N, C) of a Hugging Face sequence classifier, or the predicted scores
+    (N,) of a regression head (:func:`is_regression_model`)."""
     model.eval()
+    regression = is_regression_model(model)
     dev = next(model.parameters()).device
     out = []
     for i in range(0, len(sentences), batch_size):
         enc = _encode(tok, sentences[i : i + batch_size], max_length).to(dev)
-        out.append(torch.softmax(model(**enc).logits, -1).cpu())
+        logits = model(**enc).logits
+        out.append((logits[:, 0] if regression else torch.softmax(logits, -1)).cpu())
     return torch.cat(out).numpy()
 
 
-def finetune_hf(tok, model, train: list[tuple[str, int]], valid: list[tuple[str, int]], epochs: int,
+def finetune_hf(tok, model, train: list[tuple], valid: list[tuple], epochs: int,
                 batch_size: int, lr: float, seed: int, max_length: int = 128, desc: str = "fine-tune") -> dict:
     """Fine-tune a sequence classifier (all weights); keep the best epoch on ``valid``.
 
-    AdamW (weight decay 0.01), linear warm-up over 10% of the steps then linear decay.
+    AdamW (weight decay 0.01), linear warm-up over 10% of the steps then linear decay.  The loss
+    is :func:`replicate.heads.task_loss`: cross-entropy, or for a regression head (float labels)
+    the mean squared error, and the best epoch is the one with the highest validation accuracy,
+    or for a regression head the highest ``corr`` (mean of Pearson and Spearman; STS-B).
     """
+    from .heads import task_loss
+    from .stats import regression_scores
+
     seed_everything(seed)
     dev = device()
     model.to(dev)
@@ -140,17 +154,22 @@ def finetune_hf(tok, model, train: list[tuple[str, int]], valid: list[tuple[str,
     warm = max(1, steps // 10)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / (steps - warm + 1))))
     v_sent, v_lab = [s for s, _ in valid], np.asarray([y for _, y in valid])
+    regression = is_regression_model(model)
 
     def batch_loss(idx):
         batch = [train[j] for j in idx]
         enc = _encode(tok, [s for s, _ in batch], max_length).to(dev)
         y = torch.as_tensor([lab for _, lab in batch], device=dev)
-        return torch.nn.functional.cross_entropy(model(**enc).logits, y)
+        return task_loss(model(**enc).logits, y)
 
     def valid_accuracy():
-        return float((predict_hf(tok, model, v_sent, max_length).argmax(1) == v_lab).mean())
+        pred = predict_hf(tok, model, v_sent, max_length)
+        if regression:
+            return regression_scores(v_lab, pred)["corr"]
+        return float((pred.argmax(1) == v_lab).mean())
 
-    return _fit(model, len(train), batch_loss, valid_accuracy, epochs, batch_size, opt, sched, seed, desc)
+    return _fit(model, len(train), batch_loss, valid_accuracy, epochs, batch_size, opt, sched, seed, desc,
+                score_name="corr" if regression else "accuracy")
 
 
 def train_agreement_classifier(data_dir, params: dict, out_dir) -> dict:
@@ -207,31 +226,44 @@ def finetune_classifier(model_spec: dict, data_dir, params: dict, out_dir) -> di
     control), with the same loop and hyperparameters.  ``metrics.json`` holds the test scores
     (accuracy, F1, MCC) after training and before it (the encoder with its untrained,
     randomly initialised classification head).
+
+    ``params['regression']``: a regression task (float labels, STS-B): one output trained with
+    the mean squared error (``problem_type="regression"``), scored by Pearson, Spearman and
+    ``corr`` = their mean (the GLUE / Kovaleva fork metric); ``majority_test`` is then null.
     """
     import json
     from pathlib import Path
 
     from . import sources
     from .data import read_sentences
-    from .stats import task_scores
+    from .stats import regression_scores, task_scores
 
+    regression = bool(params.get("regression", False))
     data_dir = Path(data_dir)
-    train, valid, test = (read_sentences(data_dir / f"{s}.tsv") for s in ("train", "valid", "test"))
-    n_labels = len({y for _, y in train})
+    train, valid, test = (read_sentences(data_dir / f"{s}.tsv", regression) for s in ("train", "valid", "test"))
     seed_everything(params["seed"])
     init = params.get("init", "pretrained")
-    tok, model = sources.load_hf(model_spec, "classifier", num_labels=n_labels, init=init)
+    if regression:
+        tok, model = sources.load_hf(model_spec, "classifier", init=init, regression=True)
+    else:
+        tok, model = sources.load_hf(model_spec, "classifier", num_labels=len({y for _, y in train}), init=init)
     texts, y = [s for s, _ in test], np.asarray([lab for _, lab in test])
-    before = task_scores(y, predict_hf(tok, model, texts, params["max_length"]).argmax(1))
+
+    def scores():
+        pred = predict_hf(tok, model, texts, params["max_length"])
+        return regression_scores(y, pred) if regression else task_scores(y, pred.argmax(1))
+
+    before = scores()
     log = finetune_hf(tok, model, train, valid, params["epochs"], params["batch_size"], params["lr"],
                       params["seed"], params["max_length"])
     model.cpu()
-    after = task_scores(y, predict_hf(tok, model, texts, params["max_length"]).argmax(1))
+    after = scores()
     out = Path(out_dir)
     model.save_pretrained(out)
     tok.save_pretrained(out)
-    majority = float(max(np.mean(y == c) for c in np.unique(y)))
-    metrics = {"init": init, "test_accuracy": after["accuracy"], "test_accuracy_before": before["accuracy"],
+    main = "corr" if regression else "accuracy"
+    majority = None if regression else float(max(np.mean(y == c) for c in np.unique(y)))
+    metrics = {"init": init, f"test_{main}": after[main], f"test_{main}_before": before[main],
                "test_scores": after, "test_scores_before": before, "majority_test": majority,
                "n_train": len(train), "n_valid": len(valid), "n_test": len(test), **log}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")

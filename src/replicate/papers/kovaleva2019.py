@@ -20,8 +20,9 @@ from .. import heads, patterns, sources, tokenfeatures
 from ..agreement import load_spacy
 from ..data import read_sentences
 from ..instrument import Instrument
-from ..stats import task_scores
+from ..stats import is_regression
 from ..tokenfeatures import is_punct
+from ..training import is_regression_model
 
 KEY = "kovaleva2019"
 
@@ -87,16 +88,18 @@ def analysis(model_dir, data_dir, params: dict) -> dict:
     """
     torch.manual_seed(params["seed"])
     tok, model = sources.load_hf({"source": "local", "path": model_dir}, "classifier")
+    metric = params.get("metric", "accuracy")
+    regression = is_regression(metric)
+    if regression != is_regression_model(model):
+        raise ValueError(f"{model_dir}: the task's metric is {metric!r} but the model "
+                         f"{'is not' if regression else 'is'} a regression head: re-run its finetune_classifier job")
     inst = Instrument(model)
-    test = read_sentences(f"{data_dir}/test.tsv")
+    test = read_sentences(f"{data_dir}/test.tsv", regression)
     rng = np.random.default_rng(params["seed"])
     if len(test) > params["examples"]:
         test = [test[i] for i in sorted(rng.choice(len(test), params["examples"], replace=False))]
     L, H = inst.n_layers, inst.n_heads
-    metric = params.get("metric", "accuracy")
-
-    def score(logits, labels):
-        return task_scores(labels, logits.argmax(-1).numpy())[metric]
+    score = heads.metric(metric)  # figs 8-9: the task's metric (corr for STS-B)
 
     batches = heads.make_batches(tok, test, params["max_length"], params["batch_size"])
     out = {"n_layers": L, "n_heads": H, "n_test": len(test), "metric": metric}
@@ -429,14 +432,16 @@ def table1(res: dict, params: dict, png, csv) -> dict:
         a, b, c = ft["test_scores_before"][metric], scratch["test_scores"][metric], ft["test_scores"][metric]
         glue = _analogue(task)
         paper = PAPER["table1"]["scores"].get(glue, {}) if glue else {}
+        majority = ft["majority_test"]  # None for a regression task (a constant prediction has corr 0)
         for setup, v, key in (("pre-trained, no fine-tuning (untrained head)", a, "pretrained"),
                               ("random init + fine-tuned", b, "random"), ("pre-trained + fine-tuned", c, "finetuned")):
             rows.append({"task": task, "setup": setup, "metric": metric, "ours": round(v, 6),
-                         "paper_task": glue or "", "paper": paper[key] / 100 if key in paper else np.nan,
-                         "n_test": ft["n_test"], "majority": round(ft["majority_test"], 6)})
+                         "paper_task": glue or "", "paper": round(paper[key] / 100, 6) if key in paper else np.nan,
+                         "n_test": ft["n_test"], "majority": np.nan if majority is None else round(majority, 6)})
         holds.append(c > b and c > a)
         gains.append(c - a)
-        ours[task] = (f"{metric} {100 * a:.1f} / {100 * b:.1f} / {100 * c:.1f} (majority {100 * ft['majority_test']:.1f}"
+        base = "regression: no majority class" if majority is None else f"majority {100 * majority:.1f}"
+        ours[task] = (f"{metric} {100 * a:.1f} / {100 * b:.1f} / {100 * c:.1f} ({base}"
                       f"{'; paper ' + glue + ' ' + ' / '.join(str(paper[k]) for k in ('pretrained', 'random', 'finetuned')) if paper else ''})")
     df = pd.DataFrame(rows)
     df.to_csv(csv, index=False)
@@ -453,12 +458,12 @@ def table1(res: dict, params: dict, png, csv) -> dict:
             ax.text(xi, v + 1, f"{v:.1f}", ha="center", fontsize=7)
         ax.scatter(x, 100 * d.paper, marker="_", s=300, color="#d62728", zorder=3,
                    label="paper (same task type)" if k == 0 else None)
-    for i, task in enumerate(tasks):
-        ax.hlines(100 * res[f"ft_{task}"]["majority_test"], i - 0.45, i + 0.45, colors="black", linestyles=":", lw=1,
-                  label="majority class" if i == 0 else None)
+    for i, task in enumerate(t for t in tasks if res[f"ft_{t}"]["majority_test"] is not None):
+        ax.hlines(100 * res[f"ft_{task}"]["majority_test"], tasks.index(task) - 0.45, tasks.index(task) + 0.45,
+                  colors="black", linestyles=":", lw=1, label="majority class" if i == 0 else None)
     ax.set_xticks(range(len(tasks)))
     ax.set_xticklabels([f"{t}\n({params['metrics'][t]}; paper: {_analogue(t) or 'none'})" for t in tasks], fontsize=8)
-    ax.set_ylim(0, 105)
+    ax.set_ylim(min(0.0, float(100 * df.ours.min()) - 5), 105)  # a correlation (STS-B) can be negative
     ax.grid(axis="x", visible=False)
     ax.set_ylabel("test score × 100")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))

@@ -16,6 +16,7 @@ import torch
 from .. import heads, sources
 from ..data import read_sentences
 from ..instrument import Instrument
+from ..stats import is_regression
 
 KEY = "michel2019"
 
@@ -88,8 +89,9 @@ def curves(model_dir, data_dir, params: dict) -> dict:
     tok, model = sources.load_hf({"source": "local", "path": model_dir}, "classifier")
     inst = Instrument(model)
     rng = np.random.default_rng(params["seed"])
-    test = _subsample(read_sentences(f"{data_dir}/test.tsv"), params.get("examples"), rng)
-    train = _subsample(read_sentences(f"{data_dir}/train.tsv"), params["importance_examples"], rng)
+    regression = is_regression(params["metric"])  # STS-B: corr, and I_h from the squared-error loss
+    test = _subsample(read_sentences(f"{data_dir}/test.tsv", regression), params.get("examples"), rng)
+    train = _subsample(read_sentences(f"{data_dir}/train.tsv", regression), params["importance_examples"], rng)
     bs, ml = params["batch_size"], params["max_length"]
     test_b, train_b = heads.make_batches(tok, test, ml, bs), heads.make_batches(tok, train, ml, bs)
     score = heads.metric(params["metric"])
