@@ -39,6 +39,42 @@ def save(fig, png_path: str | Path) -> None:
     plt.close(fig)
 
 
+def panels(n_cols: int, width: float, height: float, n_rows: int = 1, **kwargs):
+    """Set the suite's style and open ``n_rows`` x ``n_cols`` axes (always a 2-D array), each ``width`` x ``height``."""
+    style()
+    return plt.subplots(n_rows, n_cols, figsize=(width * n_cols, height * n_rows), squeeze=False, **kwargs)
+
+
+def finish(fig, png_path, title: str, note: str | None = None, width: int = 140) -> None:
+    """Put ``title`` (and the wrapped model/data ``note``) above the panels, lay them out and :func:`save`."""
+    fig.suptitle(title + ("\n" + wrap_note(note, width) if note else ""), fontsize=10)
+    fig.tight_layout()
+    save(fig, png_path)
+
+
+def layer_head_frame(mat, name: str):
+    """A layer x head matrix as a long table with 1-based ``layer``, ``head`` and ``name`` columns."""
+    import pandas as pd
+
+    L, H = mat.shape
+    return pd.DataFrame([(l + 1, h + 1, float(mat[l, h])) for l in range(L) for h in range(H)],
+                        columns=["layer", "head", name])
+
+
+def layer_head_heatmap(ax, mat, cmap, vmin=None, vmax=None, cbar_label="", baseline=None, annot=True, cbar=True,
+                       fmt=".2f", xlabels=None) -> None:
+    """Layer (rows) x head (columns) heatmap with 1-based tick labels; ``baseline`` marks the colour bar."""
+    L, H = mat.shape
+    hm = sns.heatmap(mat, ax=ax, cmap=cmap, vmin=vmin, vmax=vmax, square=True, annot=annot and H <= 12 and L <= 12,
+                     fmt=fmt, annot_kws={"fontsize": 6}, xticklabels=xlabels or list(range(1, H + 1)),
+                     yticklabels=range(1, L + 1), cbar=cbar, cbar_kws={"label": cbar_label, "shrink": 0.8})
+    if baseline is not None and cbar:
+        cb = hm.collections[0].colorbar
+        cb.ax.axhline(baseline, color="orange", lw=2.5)
+    ax.set_xlabel("head")
+    ax.set_ylabel("layer")
+
+
 def layer_curves(summary, title: str, png_path) -> None:
     """Mean rho per layer for raw/rollout/flow: ours (solid, ±std band) and the paper (dashed)."""
     style()

@@ -189,27 +189,6 @@ def _grid(values, L, H):
     return np.asarray(values, dtype=float).reshape(L, H)
 
 
-def _long(mat, name):
-    L, H = mat.shape
-    return pd.DataFrame([(l + 1, h + 1, float(mat[l, h])) for l in range(L) for h in range(H)],
-                        columns=["layer", "head", name])
-
-
-def _heatmap(ax, mat, cmap, vmin=None, vmax=None, cbar_label="", baseline=None, annot=True, cbar=True, fmt=".2f",
-             xlabels=None):
-    import seaborn as sns
-
-    L, H = mat.shape
-    hm = sns.heatmap(mat, ax=ax, cmap=cmap, vmin=vmin, vmax=vmax, square=True, annot=annot and H <= 12 and L <= 12,
-                     fmt=fmt, annot_kws={"fontsize": 6}, xticklabels=xlabels or list(range(1, H + 1)),
-                     yticklabels=range(1, L + 1), cbar=cbar, cbar_kws={"label": cbar_label, "shrink": 0.8})
-    if baseline is not None and cbar:
-        cb = hm.collections[0].colorbar
-        cb.ax.axhline(baseline, color="orange", lw=2.5)
-    ax.set_xlabel("head")
-    ax.set_ylabel("layer")
-
-
 def _tasks(res: dict, params: dict) -> list[str]:
     return [t for t in params["tasks"] if t in res]
 
@@ -228,19 +207,18 @@ def fig8(res: dict, params: dict, png, csv) -> dict:
 
     tasks = _tasks(res, params)
     frames, ours, holds = [], {}, []
-    plots.style()
-    fig, axes = plots.plt.subplots(1, len(tasks), figsize=(7.2 * len(tasks), 4.0), squeeze=False)
+    fig, axes = plots.panels(len(tasks), 7.2, 4)
     for ax, task in zip(axes[0], tasks):
         r = res[task]
         L, H = r["n_layers"], r["n_heads"]
         mat, base = _grid(r["single"], L, H), r["baseline"]
-        df = _long(mat, "score_disabled")
+        df = plots.layer_head_frame(mat, "score_disabled")
         df.insert(0, "task", task)
         df["delta"] = df.score_disabled - base
         df["baseline"] = base
         df["metric"] = r["metric"]
         frames.append(df)
-        _heatmap(ax, mat, "Blues", min(mat.min(), base), max(mat.max(), base), f"{r['metric']} (orange: baseline)",
+        plots.layer_head_heatmap(ax, mat, "Blues", min(mat.min(), base), max(mat.max(), base), f"{r['metric']} (orange: baseline)",
                  baseline=base, fmt=".3f")
         ax.set_title(f"{task}: baseline {base:.3f} ({r['n_test']} test sentences)", fontsize=9)
         gain = float(mat.max() - base)
@@ -248,10 +226,8 @@ def fig8(res: dict, params: dict, png, csv) -> dict:
         ours[task] = (f"baseline {base:.3f}, range {mat.min():.3f}-{mat.max():.3f}, best gain {100 * gain:+.1f} points "
                       f"({int((mat > base + 1e-9).sum())} of {L * H} heads raise it), mean Δ {100 * (mat.mean() - base):+.2f}")
     pd.concat(frames).round(6).to_csv(csv, index=False)
-    fig.suptitle("kovaleva2019/fig8: task score with one head disabled (uniform attention over the valid keys)\n"
-                 + plots.wrap_note(params["model_note"], 140), fontsize=10)
-    fig.tight_layout()
-    plots.save(fig, png)
+    plots.finish(fig, png, "kovaleva2019/fig8: task score with one head disabled (uniform attention over the valid keys)",
+                 params["model_note"])
     return {"paper": PAPER["fig8"]["what"], "ours": _per_task_rows(ours),
             "verdict": "reproduced" if all(holds) else "not reproduced",
             "detail": "finding tested: on every task some single-head disabling raises the score; single-head sweeps "
@@ -263,15 +239,14 @@ def fig9(res: dict, params: dict, png, csv) -> dict:
 
     tasks = _tasks(res, params)
     frames, ours, holds = [], {}, []
-    plots.style()
-    fig, axes = plots.plt.subplots(1, len(tasks), figsize=(3.0 * len(tasks), 4.0), squeeze=False)
+    fig, axes = plots.panels(len(tasks), 3.0, 4)
     for ax, task in zip(axes[0], tasks):
         r = res[task]
         L = r["n_layers"]
         vals, base = np.asarray(r["layer"]), r["baseline"]
         frames.append(pd.DataFrame({"task": task, "layer": range(1, L + 1), "score_disabled": vals,
                                     "delta": vals - base, "baseline": base, "metric": r["metric"]}))
-        _heatmap(ax, vals[:, None], "Blues", min(vals.min(), base), max(vals.max(), base),
+        plots.layer_head_heatmap(ax, vals[:, None], "Blues", min(vals.min(), base), max(vals.max(), base),
                  f"{r['metric']} (orange: baseline)", baseline=base, fmt=".3f", xlabels=[""])
         ax.set_xlabel("")
         ax.set_title(f"{task}\nbaseline {base:.3f}", fontsize=9)
@@ -280,9 +255,7 @@ def fig9(res: dict, params: dict, png, csv) -> dict:
         ours[task] = (f"baseline {base:.3f}; " + ", ".join(f"L{i + 1} {v:.3f}" for i, v in enumerate(vals))
                       + f"; best L{best}, worst L{worst}")
     pd.concat(frames).round(6).to_csv(csv, index=False)
-    fig.suptitle("kovaleva2019/fig9: one layer disabled", fontsize=10)
-    fig.tight_layout()
-    plots.save(fig, png)
+    plots.finish(fig, png, "kovaleva2019/fig9: one layer disabled")
     return {"paper": PAPER["fig9"]["what"], "ours": _per_task_rows(ours),
             "verdict": "reproduced" if all(holds) else "not reproduced",
             "detail": "finding tested per task: some layer can be disabled at no loss while another hurts "
@@ -302,19 +275,18 @@ def fig6(res: dict, params: dict, png, csv) -> dict:
         L, H = r["n_layers"], r["n_heads"]
         for model_name in ("finetuned", "pretrained"):
             for cat in SHARE_LABELS:
-                d = _long(_grid(r[f"shares_{model_name}"][cat], L, H), "attention")
+                d = plots.layer_head_frame(_grid(r[f"shares_{model_name}"][cat], L, H), "attention")
                 for k, v in (("token", cat), ("model", model_name), ("task", task)):
                     d.insert(0, k, v)
                 frames.append(d)
     pd.concat(frames).round(6).to_csv(csv, index=False)
-    plots.style()
     cols = [(t, m) for t in tasks for m in ("finetuned", "pretrained")]
-    fig, axes = plots.plt.subplots(3, len(cols), figsize=(4.6 * len(cols), 7.6), squeeze=False)
+    fig, axes = plots.panels(len(cols), 4.6, 7.6 / 3, n_rows=3)
     for c, (task, model_name) in enumerate(cols):
         r = res[task]
         L, H = r["n_layers"], r["n_heads"]
         for row, cat in enumerate(SHARE_LABELS):
-            _heatmap(axes[row, c], _grid(r[f"shares_{model_name}"][cat], L, H), "YlGn", 0, 1, "mean attention",
+            plots.layer_head_heatmap(axes[row, c], _grid(r[f"shares_{model_name}"][cat], L, H), "YlGn", 0, 1, "mean attention",
                      annot=False, cbar=c == len(cols) - 1)
             axes[row, c].set_title(f"{task}, {model_name}: to {SHARE_LABELS[cat]}", fontsize=9)
     for task in tasks:
@@ -328,10 +300,8 @@ def fig6(res: dict, params: dict, png, csv) -> dict:
         ours[task] = (f"per-layer mean to [CLS] {fmt(ft['cls'])}; to [SEP] {fmt(ft['sep'])}; to punctuation "
                       f"{fmt(ft['punct'])}; [CLS]+[SEP] over all heads {special:.2f}; peaks [CLS] L{cls_peak}, "
                       f"[SEP] L{sep_peak}")
-    fig.suptitle("kovaleva2019/fig6: attention to special tokens per head (mean over query tokens and test sentences)\n"
-                 + plots.wrap_note(params["model_note"], 140), fontsize=10)
-    fig.tight_layout()
-    plots.save(fig, png)
+    plots.finish(fig, png, "kovaleva2019/fig6: attention to special tokens per head (mean over query tokens and test "
+                 "sentences)", params["model_note"])
     return {"paper": PAPER["fig6"]["what"], "ours": _per_task_rows(ours),
             "verdict": "reproduced" if all(holds) else "not reproduced",
             "detail": "finding tested per task: the layer attending most to [CLS] comes before the one attending most "
@@ -343,16 +313,15 @@ def fig5(res: dict, params: dict, png, csv) -> dict:
 
     tasks = _tasks(res, params)
     frames, ours, holds = [], {}, []
-    plots.style()
-    fig, axes = plots.plt.subplots(1, len(tasks), figsize=(6.6 * len(tasks), 3.9), squeeze=False)
+    fig, axes = plots.panels(len(tasks), 6.6, 3.9)
     for c, (ax, task) in enumerate(zip(axes[0], tasks)):
         r = res[task]
         L, H = r["n_layers"], r["n_heads"]
         mat = _grid(r["cosine"], L, H)
-        d = _long(mat, "cosine")
+        d = plots.layer_head_frame(mat, "cosine")
         d.insert(0, "task", task)
         frames.append(d)
-        _heatmap(ax, mat, "Blues_r", 0, 1, "cosine similarity", cbar=c == len(tasks) - 1)
+        plots.layer_head_heatmap(ax, mat, "Blues_r", 0, 1, "cosine similarity", cbar=c == len(tasks) - 1)
         ax.set_title(task, fontsize=9)
         per_layer = mat.mean(1)
         lowest_two = sorted(np.argsort(per_layer)[:2].tolist())
@@ -360,10 +329,8 @@ def fig5(res: dict, params: dict, png, csv) -> dict:
         ours[task] = ("per-layer mean cosine " + ", ".join(f"L{i + 1} {x:.2f}" for i, x in enumerate(per_layer))
                       + f"; lowest L{lowest_two[0] + 1}, L{lowest_two[1] + 1}")
     pd.concat(frames).round(6).to_csv(csv, index=False)
-    fig.suptitle("kovaleva2019/fig5: pre-trained vs fine-tuned attention, cosine similarity per head\n"
-                 + plots.wrap_note(params["model_note"], 140), fontsize=10)
-    fig.tight_layout()
-    plots.save(fig, png)
+    plots.finish(fig, png, "kovaleva2019/fig5: pre-trained vs fine-tuned attention, cosine similarity per head",
+                 params["model_note"])
     paper = PAPER["fig5"]["sst2_layers"]
     return {"paper": "the last two layers change most (all tasks but QQP) [exact]; SST-2 per-layer means "
                      + ", ".join(f"{x:.2f}" for x in paper) + " [approx]",
@@ -381,8 +348,7 @@ def fig7(res: dict, params: dict, png, csv) -> dict:
 
     tasks = _tasks(res, params)
     frames, ours, holds = [], {}, []
-    plots.style()
-    fig, axes = plots.plt.subplots(1, len(tasks), figsize=(5.6 * len(tasks), 4.4), squeeze=False)
+    fig, axes = plots.panels(len(tasks), 5.6, 4.4)
     for c, (ax, task) in enumerate(zip(axes[0], tasks)):
         r = res[task]
         feats, counts = r["cls_row_features"], r["cls_row_examples"]
@@ -410,10 +376,8 @@ def fig7(res: dict, params: dict, png, csv) -> dict:
                       + f"; most attended {top}")
     pd.DataFrame(frames, columns=["task", "model", "feature", "head", "attention", "n_examples"]).round(6).to_csv(
         csv, index=False)
-    fig.suptitle("kovaleva2019/fig7: final-layer [CLS] attention to token features (max over the feature's tokens, "
-                 "mean over sentences that have it)\n" + plots.wrap_note(params["model_note"], 140), fontsize=10)
-    fig.tight_layout()
-    plots.save(fig, png)
+    plots.finish(fig, png, "kovaleva2019/fig7: final-layer [CLS] attention to token features (max over the feature's "
+                 "tokens, mean over sentences that have it)", params["model_note"])
     return {"paper": PAPER["fig7"]["what"], "ours": _per_task_rows(ours),
             "verdict": "reproduced" if all(holds) else "not reproduced",
             "detail": "finding tested per task: [SEP] is the feature the final-layer [CLS] query attends to most "
@@ -543,8 +507,7 @@ def fig1(res: dict, params: dict, png, csv) -> dict:
         rows += [{"class": e["class"], "task": e["task"], "layer": e["layer"], "head": e["head"], "query": i,
                   "key": j, "attention_scaled": float(m[i, j])} for i in range(m.shape[0]) for j in range(m.shape[1])]
     pd.DataFrame(rows).round(6).to_csv(csv, index=False)
-    plots.style()
-    fig, axes = plots.plt.subplots(1, max(len(ex), 1), figsize=(3.4 * max(len(ex), 1), 3.9), squeeze=False)
+    fig, axes = plots.panels(max(len(ex), 1), 3.4, 3.9)
     for ax, e in zip(axes[0], ex):
         m = np.asarray(e["map"])
         ax.imshow(m, cmap="Reds", vmin=0, vmax=1)

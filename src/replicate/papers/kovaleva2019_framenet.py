@@ -17,7 +17,7 @@ import torch
 from .. import framenet, sources
 from ..heads import attention_maps
 from ..instrument import Instrument
-from .kovaleva2019 import PAPER, _heatmap
+from .kovaleva2019 import PAPER
 
 KEY = "kovaleva2019"
 
@@ -161,7 +161,7 @@ def fig3(res: dict, params: dict, png, csv, maps=None) -> dict:
         if g is None:
             axes[0, col].set_axis_off()
             continue
-        _heatmap(axes[0, col], g, "Reds", 0, max(0.2, float(g.max())), "mean max attention FE -> target",
+        plots.layer_head_heatmap(axes[0, col], g, "Reds", 0, max(0.2, float(g.max())), "mean max attention FE -> target",
                  annot=H <= 12 and L <= 12)
         for (pl, ph) in paper["heads"]:
             if pl <= L and ph <= H:
