@@ -24,7 +24,10 @@ def ko_model(task, scratch=False):
 
 
 def ko_params(**extra):
-    return {**KOVALEVA, "paper": "kovaleva2019", "seed": SEED, "tasks": KO_TASKS, "metrics": KO_METRIC,
+    """Params of the analysis-derived steps: the kovaleva2019 config without the FrameNet part (figs 3-4 have their
+    own rules, and a FrameNet setting must not re-run the sweeps)."""
+    cfg = {k: v for k, v in KOVALEVA.items() if k != "framenet"}
+    return {**cfg, "paper": "kovaleva2019", "seed": SEED, "tasks": KO_TASKS, "metrics": KO_METRIC,
             "model_note": KO_NOTE, "data_note": "test splits", **extra}
 
 
@@ -38,7 +41,7 @@ rule kovaleva_analysis:
     wildcard_constraints:
         task="|".join(KO_TASKS),
     params:
-        cfg=lambda w: params_json({**{k: v for k, v in KOVALEVA.items() if k not in ("cnn", "tasks")},
+        cfg=lambda w: params_json({**{k: v for k, v in KOVALEVA.items() if k not in ("cnn", "tasks", "framenet")},
                                    "paper": "kovaleva2019", "seed": SEED, "metric": KO_METRIC[w.task],
                                    "pretrained": config["models"][KOVALEVA["pretrained"]]}),
         model=lambda w: ko_model(w.task),
