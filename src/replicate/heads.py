@@ -199,7 +199,7 @@ def head_importance(model, inst: Instrument, batches: list[dict], abs_level: str
             loss = loss_fn(model, b)
         loss.backward()
         for l, a in enumerate(att):
-            dot = (a.detach() * a.grad).sum(-1).double()  # (B, H, T) per query token
+            dot = (a.detach() * a.grad).sum(-1).double().cpu()  # (B, H, T) per query token
             if abs_level == "token":
                 imp[l] += dot.abs().sum((0, 2))
             elif abs_level == "example":
