@@ -47,7 +47,8 @@ _MICHEL_SHARED = ("importance_examples", "abs_level", "step", "random_orders", "
 def michel_params(keys=None, **extra):
     """The rule's params JSON: the michel2019 config (only ``keys`` of it plus the shared method keys, when
     given: a change elsewhere does not re-run the job), the seed and ``extra``."""
-    cfg = MICHEL if keys is None else {k: MICHEL[k] for k in (*_MICHEL_SHARED, *keys) if k in MICHEL}
+    cfg = ({k: v for k, v in MICHEL.items() if k != "mt"} if keys is None else  # mt: the translation rules' own
+           {k: MICHEL[k] for k in (*_MICHEL_SHARED, *keys) if k in MICHEL})
     return params_json({**cfg, "paper": "michel2019", "seed": SEED, **extra})
 
 
@@ -313,7 +314,8 @@ rule michel_target:
     wildcard_constraints:
         target="|".join(TARGETS["michel2019"]),
     params:
-        cfg=lambda w: params_json({**MICHEL, "paper": "michel2019", "target": w.target, **michel_notes(w.target)}),
+        cfg=lambda w: params_json({**{k: v for k, v in MICHEL.items() if k != "mt" or w.target in MT_TARGETS},
+                                   "paper": "michel2019", "target": w.target, **michel_notes(w.target)}),
         args=lambda w, input: " ".join(f"{k}={v}" for k, v in input.items()),
     log:
         f"{LOGS}/michel2019/{{target}}.log",
