@@ -47,7 +47,8 @@ _MICHEL_SHARED = ("importance_examples", "abs_level", "step", "random_orders", "
 def michel_params(keys=None, **extra):
     """The rule's params JSON: the michel2019 config (only ``keys`` of it plus the shared method keys, when
     given: a change elsewhere does not re-run the job), the seed and ``extra``."""
-    cfg = MICHEL if keys is None else {k: MICHEL[k] for k in (*_MICHEL_SHARED, *keys) if k in MICHEL}
+    cfg = ({k: v for k, v in MICHEL.items() if k != "mt"} if keys is None else  # mt: the translation rules' own
+           {k: MICHEL[k] for k in (*_MICHEL_SHARED, *keys) if k in MICHEL})
     return params_json({**cfg, "paper": "michel2019", "seed": SEED, **extra})
 
 
@@ -154,8 +155,133 @@ rule michel_timing:
         "analysis={input.analysis} --out json={output.json} --params {params.cfg} > {log} 2>&1"
 
 
+# ----------------------------------------------------------------------------- translation targets
+# tables 1, 2, 5 and figs 1(a), 2(a), 3(a), 4, 5: a toy MarianMTModel trained here (default) or a hub Marian model
+_MT = MICHEL.get("mt")
+MT_TARGETS = ["table1", "table2", "table5", "fig1a", "fig3a", "fig4"]
+if _MT is not None:
+    if _MT["model"]["source"] == "toy" and ("toy_model" not in _MT or _MT["data"]["source"] != "toy"):
+        raise ValueError("config error at michel2019.mt: model {source: toy} needs toy_model and data.source: toy")
+    _MT_FIG5 = bool(_MT["fig5_epochs"]) and _MT["model"]["source"] == "toy"
+    if _MT["fig5_epochs"] and not _MT_FIG5:
+        raise ValueError("config error at michel2019.mt.fig5_epochs: checkpoints exist only for a toy model trained here")
+    if _MT_FIG5 and max(_MT["fig5_epochs"]) > _MT["toy_model"]["epochs"]:
+        raise ValueError(f"config error at michel2019.mt.fig5_epochs: {_MT['fig5_epochs']} beyond toy_model.epochs")
+    MT_TARGETS += (["fig2a"] if _MT["data"].get("domain2") else []) + (["fig5"] if _MT_FIG5 else [])
+    TARGETS["michel2019"] += MT_TARGETS
+    NOT_RUN["michel2019"] = [t for t in NOT_RUN["michel2019"] if t not in MT_TARGETS] + (
+        [] if "fig2a" in MT_TARGETS else ["fig2a"])
+    MT_DATA = f"{DATA}/mt"
+    MT_MODEL = f"{MODELS}/mt_toy/reverse/seed{SEED}" if _MT["model"]["source"] == "toy" else None
+    _MT_KEYS = ("importance_examples", "beams", "max_new_tokens", "bleu_tokenize", "batch_size", "bootstrap", "random_orders")
+
+    def mt_params(**extra):
+        """The analysis params: the mt config without the targets' tolerances, plus the shared method keys."""
+        return params_json({**{k: _MT[k] for k in _MT_KEYS}, "data": _MT["data"], "seed": SEED,
+                            "abs_level": MICHEL["abs_level"], "step": MICHEL["step"], **extra})
+
+    rule michel_mt_data:
+        output:
+            valid=f"{MT_DATA}/valid.tsv",
+            stats=f"{MT_DATA}/stats.json",
+        params:
+            cfg=params_json({"data": _MT["data"], "seed": SEED, "importance_examples": _MT["importance_examples"]}),
+        log:
+            f"{LOGS}/michel2019/mt_data.log",
+        benchmark:
+            f"{LOGS}/bench/michel2019/mt_data.tsv"
+        conda:
+            "../envs/replicate.yaml"
+        shell:
+            "python -m replicate mt-prepare --out dir={MT_DATA} --params {params.cfg} > {log} 2>&1"
+
+    if MT_MODEL is not None:
+
+        rule michel_mt_train:
+            input:
+                rules.michel_mt_data.output,
+            output:
+                config=f"{MT_MODEL}/config.json",
+                metrics=f"{MT_MODEL}/metrics.json",
+            params:
+                cfg=params_json({"toy_model": _MT["toy_model"], "fig5_epochs": _MT["fig5_epochs"], "seed": SEED}),
+                out=MT_MODEL,
+            log:
+                f"{LOGS}/michel2019/mt_train.log",
+            benchmark:
+                f"{LOGS}/bench/michel2019/mt_train.tsv"
+            threads: 2
+            resources:
+                mem_mb=2000,
+            conda:
+                "../envs/replicate.yaml"
+            shell:
+                "python -m replicate mt-train --threads {threads} --in data={MT_DATA} --out dir={params.out} "
+                "--params {params.cfg} > {log} 2>&1"
+
+    def mt_model_args():
+        return f"model={MT_MODEL}" if MT_MODEL else ""
+
+    rule michel_mt_analysis:
+        input:
+            data=rules.michel_mt_data.output,
+            model=[f"{MT_MODEL}/config.json"] if MT_MODEL else [],
+        output:
+            json=f"{RESULTS}/michel2019/mt_analysis.json",
+        params:
+            cfg=mt_params(mt_model_spec=_MT["model"]),
+            model=mt_model_args(),
+        log:
+            f"{LOGS}/michel2019/mt_analysis.log",
+        benchmark:
+            f"{LOGS}/bench/michel2019/mt_analysis.tsv"
+        threads: 2
+        resources:
+            mem_mb=3000,
+        conda:
+            "../envs/replicate.yaml"
+        shell:
+            "python -m replicate mt-analysis --threads {threads} --in data={MT_DATA} {params.model} "
+            "--out json={output.json} --params {params.cfg} > {log} 2>&1"
+
+    if _MT_FIG5:
+
+        rule michel_mt_epochs:
+            input:
+                data=rules.michel_mt_data.output,
+                model=f"{MT_MODEL}/config.json",
+            output:
+                json=f"{RESULTS}/michel2019/mt_epochs.json",
+            params:
+                cfg=mt_params(epochs=_MT["fig5_epochs"]),
+            log:
+                f"{LOGS}/michel2019/mt_epochs.log",
+            benchmark:
+                f"{LOGS}/bench/michel2019/mt_epochs.tsv"
+            threads: 2
+            resources:
+                mem_mb=3000,
+            conda:
+                "../envs/replicate.yaml"
+            shell:
+                "python -m replicate mt-analysis --threads {threads} --in data={MT_DATA} model={MT_MODEL} "
+                "--out json={output.json} --params {params.cfg} > {log} 2>&1"
+else:
+    MT_TARGETS = []
+    NOT_RUN["michel2019"] += ["fig1a", "fig2a", "fig3a"]
+
+
 def michel_notes(target):
     """The scorecard's model / data notes of a target."""
+    if _MT is not None and target in MT_TARGETS:
+        if MT_MODEL is None:
+            return {"model_note": f"{_MT['model'].get('id', _MT['model'].get('path'))} (Marian; stand-in for the WMT14 "
+                                  "En-Fr big Transformer)", "data_note": f"{_MT['data'].get('id')} {_MT['data'].get('subset')}"}
+        tm = _MT["toy_model"]
+        return {"model_note": f"toy MarianMTModel {tm['layers']}+{tm['layers']} layers x {tm['heads']} heads, d={tm['d_model']}, "
+                              f"trained here {tm['epochs']} epochs to reverse word order (stand-in for WMT/IWSLT)",
+                "data_note": f"gensim Wikipedia sentences of {_MT['data']['min_words']}-{_MT['data']['max_words']} words "
+                             f"(Lee news: 2nd domain); greedy decoding, sacrebleu tokenize={_MT['bleu_tokenize']}"}
     if target == "fig6":
         return {"model_note": f"{_MI['finetune']} fine-tuned here on each task (stand-in for BERT-base on SST-2/CoLA/MRPC)",
                 "data_note": "test splits of " + ", ".join(task_note(t) for t in MICHEL["curve_tasks"])}
@@ -171,6 +297,8 @@ def michel_target_inputs(w):
     if w.target == "fig6":  # the main model's curves come from its analysis (same method, scored by accuracy)
         return {t: rules.michel_analysis.output.json if michel_curves_from_analysis(t) else
                 f"{RESULTS}/michel2019/curves/{t}.json" for t in MICHEL["curve_tasks"]}
+    if _MT is not None and w.target in MT_TARGETS:
+        return {"json": f"{RESULTS}/michel2019/mt_{'epochs' if w.target == 'fig5' else 'analysis'}.json"}
     return {"json": {"fig2": f"{RESULTS}/michel2019/domains.json",
                      "table4": f"{RESULTS}/michel2019/timing.json"}.get(w.target, rules.michel_analysis.output.json)}
 
@@ -186,7 +314,8 @@ rule michel_target:
     wildcard_constraints:
         target="|".join(TARGETS["michel2019"]),
     params:
-        cfg=lambda w: params_json({**MICHEL, "paper": "michel2019", "target": w.target, **michel_notes(w.target)}),
+        cfg=lambda w: params_json({**{k: v for k, v in MICHEL.items() if k != "mt" or w.target in MT_TARGETS},
+                                   "paper": "michel2019", "target": w.target, **michel_notes(w.target)}),
         args=lambda w, input: " ".join(f"{k}={v}" for k, v in input.items()),
     log:
         f"{LOGS}/michel2019/{{target}}.log",
@@ -195,3 +324,4 @@ rule michel_target:
     shell:
         "python -m replicate head-target --in {params.args} --out png={output.png} csv={output.csv} "
         "verdict={output.verdict} --params {params.cfg} > {log} 2>&1"
+

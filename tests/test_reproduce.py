@@ -29,6 +29,9 @@ TOLERANCE.update({f"brunner2020/{s}": 1e-4 for s in ("nullspace", "fig1", "fig6"
 TOLERANCE.update({f"brunner2020/{s}": 1e-3 for s in ("fig3", "fig4", "fig5")})
 TOLERANCE.update({f"pascual2021/{s}": 1e-3 for s in ("fig2", "fig3", "fig4")})
 TOLERANCE["brunner2020/nullspace_rows"] = 0.2
+# michel2019 translation targets: BLEU (0-100) of greedy decodes of a model trained here; a BLAS difference that
+# flips one decoded token moves BLEU by a few tenths, and bootstrap p-values by a few hundredths
+TOLERANCE.update({f"michel2019/{s}": 0.5 for s in ("table1", "table2", "table5", "fig1a", "fig2a", "fig3a", "fig4", "fig5")})
 DEFAULT_TOLERANCE = 0.03
 # Timing columns (machine- and load-dependent) and targets whose verdict comes from timings: not compared.
 TIMING_COLUMNS = {"michel2019/table4": {"original_examples_per_s", "pruned_examples_per_s", "speedup", "speedup_pct"}}

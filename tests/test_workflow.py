@@ -83,7 +83,8 @@ def test_nothing_left_to_do(tiny_run):
 
 
 @pytest.mark.parametrize("paper,targets,not_run", [
-    ("michel2019", ("fig1", "table3", "table6", "fig3", "fig6", "table4", "fig2"), ("table1", "table2", "table5", "fig4", "fig5")),
+    ("michel2019", ("fig1", "table3", "table6", "fig3", "fig6", "table4", "fig2", "table1", "table2", "table5", "fig1a",
+                    "fig2a", "fig3a", "fig4", "fig5"), ()),
     ("kovaleva2019", ("table1", "fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9"), ()),
 ])
 def test_head_papers(tiny_run, paper, targets, not_run):
@@ -155,3 +156,21 @@ def test_michel_fig6_fig2_table4(tiny_run):
     assert list(t4.batch_size) == [4, 8] and (t4.heads_pruned == 36).all()
     assert (t4.pruned_examples_per_s > 0).all() and (t4.max_logit_diff_vs_gated < 1e-4).all()
     assert (t4.params_pruned < t4.params_original).all()
+
+
+def test_michel_mt_targets(tiny_run):
+    """The toy translation targets: one row per head / layer / attention type / epoch."""
+    fig = tiny_run / "figures" / "michel2019"
+    t1 = pd.read_csv(fig / "table1.csv")
+    assert len(t1) == 1 * 2 and t1.p_value.between(0, 1).all()  # 1 encoder layer x 2 heads
+    t2 = pd.read_csv(fig / "table2.csv")
+    assert list(t2.attention) == ["Enc-Enc", "Dec-Dec", "Enc-Dec"] and (t2.kept_head.between(1, 2)).all()
+    assert len(pd.read_csv(fig / "fig1a.csv")) == 3 * 2
+    f4 = pd.read_csv(fig / "fig4.csv")
+    assert set(f4.attention) == {"Enc-Enc", "Dec-Dec", "Enc-Dec"}
+    assert sorted(f4.fraction_pruned.unique()) == [0.0, 0.25, 0.5, 0.75, 1.0]
+    f3 = pd.read_csv(fig / "fig3a.csv")
+    base = json.loads((tiny_run / "results" / "michel2019" / "mt_analysis.json").read_text())["baseline"]
+    assert f3[(f3.order == "importance") & (f3.fraction_pruned == 0)].bleu.iloc[0] == pytest.approx(base, abs=1e-6)
+    assert sorted(pd.read_csv(fig / "fig5.csv").epoch.unique()) == [1, 2]
+    assert (tiny_run / "models" / "mt_toy" / "reverse" / "seed0" / "epoch1" / "config.json").is_file()

@@ -225,6 +225,35 @@ def step_head_target(i, o, p):
     _verdict(o["verdict"], paper.KEY, p["target"], result, p)
 
 
+def step_mt_prepare(i, o, p):
+    """Michel MT targets: the translation data (toy reversal of Wikipedia/Lee text, or WMT from the hub)."""
+    from .papers import michel2019_mt
+
+    print(json.dumps(michel2019_mt.prepare(p, o["dir"]), indent=1))
+
+
+def step_mt_train(i, o, p):
+    """Michel MT targets: train the toy MarianMTModel (final model + fig5 checkpoints)."""
+    from .papers import michel2019_mt
+
+    res = michel2019_mt.train_toy(i["data"], p, o["dir"])
+    print(json.dumps(res["curve"][-1]), f"{res['time_s']:.1f} s")
+
+
+def step_mt_analysis(i, o, p):
+    """Michel MT targets: sweeps, importance and pruning curves (``epochs``: fig5 over checkpoints)."""
+    from .data import write_json
+    from .papers import michel2019_mt
+
+    model = i["model"] if "model" in i else p["mt_model_spec"]
+    if p.get("epochs"):
+        res = michel2019_mt.epochs({e: f"{model}/epoch{e}" for e in p["epochs"]}, i["data"], p)
+    else:
+        res = michel2019_mt.analysis(model, i["data"], p)
+    write_json(o["json"], res)
+    print(f"{res['time_s']:.1f} s")
+
+
 def step_kovaleva_patterns(i, o, p):
     """Figs 1-2 of kovaleva2019: the pattern CNN over every task's maps (inputs npz_<task>, json_<task>)."""
     from .data import write_json
@@ -277,6 +306,9 @@ STEPS = {
     "head-target": step_head_target,
     "kovaleva-patterns": step_kovaleva_patterns,
     "kovaleva-framenet": step_kovaleva_framenet,
+    "mt-prepare": step_mt_prepare,
+    "mt-train": step_mt_train,
+    "mt-analysis": step_mt_analysis,
     "scorecard": step_scorecard,
 }
 

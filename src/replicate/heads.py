@@ -189,8 +189,13 @@ def all_but_one_configs(n_layers: int, n_heads: int) -> list[dict]:
 # ----------------------------------------------------------------------------- importance
 
 
+def classifier_loss(model, batch: dict) -> torch.Tensor:
+    """The fine-tuning loss of a sequence classifier (or regressor) on ``batch``: :func:`task_loss`."""
+    return task_loss(model(**_inputs(batch)).logits, batch["labels"])
+
+
 def head_importance(model, inst: Instrument, batches: list[dict], abs_level: str = "token",
-                    normalize: bool = True) -> np.ndarray:
+                    normalize: bool = True, loss_fn=classifier_loss) -> np.ndarray:
     """Michel et al.'s head importance I_h, (L, H).
 
     For head h the contribution of query token t is ``<dL/dctx_t, ctx_t>`` (ctx = the head's
@@ -198,20 +203,21 @@ def head_importance(model, inst: Instrument, batches: list[dict], abs_level: str
     read here from the recorded attention and its gradient.  ``abs_level``: ``token`` (the
     released code: absolute value per token), ``example`` (the paper's formula), or ``none``
     (the signed sum, i.e. the gradient of the summed batch losses w.r.t. the head gate).
-    The loss is the batch-mean cross-entropy, as in the code (the mean squared error for a
-    regression task, :func:`task_loss`).  ``normalize``: divide each
-    layer by its l2 norm (the code's final step; the code's token-count divisors cancel).
+    The loss is ``loss_fn(model, batch)``: the batch-mean cross-entropy, as in the code (the mean
+    squared error for a regression task, :func:`task_loss`; for a seq2seq model the teacher-forced
+    token cross-entropy, pad targets ignored: padded query positions then get zero gradient, i.e.
+    the MT code's pad masking).  ``normalize``: divide each layer (gate row) by its l2 norm (the
+    code's final step; the code's token-count divisors cancel).
     """
     model.eval()
     imp = torch.zeros(inst.n_layers, inst.n_heads, dtype=torch.float64)
     for b in batches:
         model.zero_grad(set_to_none=True)
         with inst.recording(keep_grad=True) as att:
-            logits = model(**_inputs(b)).logits
-        loss = task_loss(logits, b["labels"])
+            loss = loss_fn(model, b)
         loss.backward()
         for l, a in enumerate(att):
-            dot = (a.detach() * a.grad).sum(-1).double()  # (B, H, T) per query token
+            dot = (a.detach() * a.grad).sum(-1).double().cpu()  # (B, H, T) per query token
             if abs_level == "token":
                 imp[l] += dot.abs().sum((0, 2))
             elif abs_level == "example":
@@ -227,12 +233,11 @@ def head_importance(model, inst: Instrument, batches: list[dict], abs_level: str
     return out
 
 
-def gate_gradient(model, inst: Instrument, batch: dict) -> np.ndarray:
+def gate_gradient(model, inst: Instrument, batch: dict, loss_fn=classifier_loss) -> np.ndarray:
     """d loss / d gate for every head (gates at their current values), by autograd."""
     gates = inst.gates.detach().clone().requires_grad_(True)
     inst.gates = gates
-    logits = model(**_inputs(batch)).logits
-    loss = task_loss(logits, batch["labels"])
+    loss = loss_fn(model, batch)
     (grad,) = torch.autograd.grad(loss, gates)
     inst.gates = gates.detach()
     return grad.numpy()

@@ -1,4 +1,5 @@
-"""One instrumented attention for Hugging Face encoders and the suite's own transformers.
+"""One instrumented attention for Hugging Face encoders, encoder-decoders (Marian) and the suite's
+own transformers.
 
 Every self-attention in an instrumented model goes through :func:`attend`, which
 
@@ -99,11 +100,30 @@ def _register() -> None:
     _registered = True
 
 
+#: The attention types of an encoder-decoder (Michel et al. §3.2, Table 2), in gate-row order.
+KINDS = ("Enc-Enc", "Dec-Dec", "Enc-Dec")
+
+
+def seq2seq_attention(model: nn.Module) -> tuple[list[nn.Module], list[str]] | None:
+    """An encoder-decoder's (Marian/BART-style) attention modules and their kinds: every encoder
+    layer's ``self_attn``, then every decoder layer's ``self_attn``, then its ``encoder_attn``;
+    None for other models."""
+    if not getattr(getattr(model, "config", None), "is_encoder_decoder", False):
+        return None
+    enc, dec = model.get_encoder().layers, model.get_decoder().layers
+    groups = ([l.self_attn for l in enc], [l.self_attn for l in dec], [l.encoder_attn for l in dec])
+    return [m for g in groups for m in g], [k for k, g in zip(KINDS, groups) for _ in g]
+
+
 def attention_modules(model: nn.Module) -> list[nn.Module]:
-    """Self-attention modules in forward order (one per layer)."""
+    """Attention modules in forward order (one per layer; for an encoder-decoder, see
+    :func:`seq2seq_attention`)."""
     own = [m for m in model.modules() if getattr(m, "is_replicate_attention", False)]
     if own:
         return own
+    s2s = seq2seq_attention(model)
+    if s2s is not None:
+        return s2s[0]
     mods = [
         m
         for m in model.modules()
@@ -131,12 +151,19 @@ class Instrument:
     >>> inst.gates[2, 5] = 0.0                 # mask head 5 of layer 3
     >>> with inst.recording() as att:          # att: list of (B, H, T, T), one per layer
     ...     model(**batch)
+
+    For an encoder-decoder (MarianMTModel) the rows of ``gates`` are the encoder self-attention
+    layers, then the decoder self-attention layers, then the encoder-decoder attention layers;
+    ``inst.kinds[row]`` says which (``Enc-Enc``, ``Dec-Dec``, ``Enc-Dec``).
     """
 
     def __init__(self, model: nn.Module):
         self.model = model
         self.modules = attention_modules(model)
         self.n_layers = len(self.modules)
+        s2s = seq2seq_attention(model)
+        # the attention type of each gate row (encoder-decoders), else "self" for every layer
+        self.kinds = s2s[1] if s2s is not None else ["self"] * self.n_layers
         heads = {_n_heads(m) for m in self.modules}
         if len(heads) != 1:
             raise TypeError(f"layers have different head counts: {sorted(heads)}")
