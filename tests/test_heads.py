@@ -228,3 +228,21 @@ def test_log_likelihood_metric():
     logits = torch.tensor([[0.0, 0.0], [2.0, 0.0]])
     expected = (np.log(0.5) + (2.0 - np.log(np.exp(2.0) + 1.0))) / 2
     assert heads.metric("log_likelihood")(logits, np.array([1, 0])) == pytest.approx(expected)
+
+
+def test_pruning_configs_mask_the_first_round_f_n_heads():
+    from replicate.heads import pruning_configs
+
+    order = [(0, 1), (1, 0), (0, 0), (1, 1)]
+    cfgs = pruning_configs(order, [0.0, 0.3, 0.5, 1.0])
+    assert [c["mask"] for c in cfgs] == [[], [(0, 1)], [(0, 1), (1, 0)], order]  # round(1.2) = 1, round(2) = 2
+
+
+def test_prunable_share_stops_at_the_first_drop():
+    from replicate.heads import prunable_share
+
+    fr = [0.0, 0.1, 0.2, 0.3, 0.4]
+    # 0.3 is beyond tolerance; the recovery at 0.4 does not count (the curve must stay flat up to f)
+    assert prunable_share([0.90, 0.89, 0.885, 0.80, 0.90], fr, 0.90, 0.02) == 0.2
+    assert prunable_share([0.5, 0.9, 0.9, 0.9, 0.9], fr, 0.90, 0.02) == 0.0
+    assert prunable_share([0.9] * 5, fr, 0.90, 0.0) == 0.4

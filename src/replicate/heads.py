@@ -268,14 +268,30 @@ def pruning_order(scores: np.ndarray, rng: np.random.Generator | None = None) ->
     return [heads[i] for i in np.argsort(flat, kind="stable")]
 
 
+def pruning_configs(order: list[tuple[int, int]], fractions: list[float]) -> list[dict]:
+    """One gate config per fraction f: the first round(f * n) heads of ``order`` masked (Michel §5)."""
+    return [{"mask": order[: int(round(f * len(order)))]} for f in fractions]
+
+
 def pruning_curve(model, inst: Instrument, cache: LayerCache, order: list[tuple[int, int]],
                   fractions: list[float], metric=accuracy, baseline: float | None = None) -> list[float]:
     """Score after masking the first ``fraction`` of ``order``; ``baseline`` (the unpruned
     score, if known) is reused for fraction 0."""
     n = len(order)
     todo = [f for f in fractions if not (baseline is not None and int(round(f * n)) == 0)]
-    scores = dict(zip(todo, sweep(model, inst, cache, [{"mask": order[: int(round(f * n))]} for f in todo], metric)))
+    scores = dict(zip(todo, sweep(model, inst, cache, pruning_configs(order, todo), metric)))
     return [scores.get(f, baseline) for f in fractions]
+
+
+def prunable_share(curve, fractions, baseline: float, tol: float) -> float:
+    """The largest pruned fraction up to which every point of ``curve`` stays within ``tol`` of
+    ``baseline`` (Michel §5: "pruned without noticeable loss")."""
+    flat = 0.0
+    for f, s in zip(fractions, curve):
+        if s < baseline - tol - 1e-9:
+            break
+        flat = f
+    return flat
 
 
 # ----------------------------------------------------------------------------- attention statistics

@@ -312,22 +312,12 @@ def table6(res: dict, params: dict, png, csv) -> dict:
     return table3(res, params, png, csv, held_out=True)
 
 
-def _flat_until(curve, fractions, base, tol):
-    flat = 0.0
-    for f, s in zip(fractions, curve):
-        if s >= base - tol - 1e-9:
-            flat = f
-        else:
-            break
-    return flat
-
-
 def curve_summary(curves: dict, fractions, base, tol, names) -> tuple[dict, dict, bool]:
     """Fig 3: for each named pruning curve, the share prunable within ``tol`` of ``base`` and the mean score
     over the curve (plus the mean of the ``random*`` curves); the finding holds when I_h keeps ≥20% and beats
     random on average."""
     rand = np.asarray([v for k, v in curves.items() if k.startswith("random")])
-    flat = {k: _flat_until(curves[k], fractions, base, tol) for k in names}
+    flat = {k: heads.prunable_share(curves[k], fractions, base, tol) for k in names}
     auc = {k: float(np.mean(curves[k])) for k in names}
     auc["random"] = float(rand.mean())
     return flat, auc, bool(flat["importance"] >= 0.2 and auc["importance"] >= auc["random"])
@@ -453,7 +443,7 @@ def fig6(res: dict, params: dict, png, csv) -> dict:
         ax.set_title(f"{task} ({r['n_test']} test sentences)", fontsize=9)
         ax.set_xlabel("% heads pruned")
         ax.set_ylabel(r["metric"])
-        flat = _flat_until(cv["importance"], fr, r["baseline"], tol)
+        flat = heads.prunable_share(cv["importance"], fr, r["baseline"], tol)
         auc_i, auc_r = float(np.mean(cv["importance"])), float(rand.mean())
         holds = holds and flat >= 0.2 and auc_i >= auc_r
         ours.append(f"{task}: {flat:.0%} prunable by I_h (base {r['baseline']:.3f}; mean over the curve I_h "

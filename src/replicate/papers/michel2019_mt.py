@@ -203,8 +203,7 @@ def _importance(model, inst, imp_b, params):
 
 def _curve(sc, order, fractions, tokenize):
     """BLEU with the first round(f * n) heads of ``order`` masked, for each fraction f (Michel §5)."""
-    n = len(order)
-    return _bleus(sc.sweep([{"mask": order[: int(round(f * n))]} for f in fractions], "prune"), tokenize)
+    return _bleus(sc.sweep(heads.pruning_configs(order, fractions), "prune"), tokenize)
 
 
 def analysis(model_spec, data_dir, params: dict) -> dict:
