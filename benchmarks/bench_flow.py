@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 import scipy  # noqa: E402
 from networkx.algorithms.flow import edmonds_karp  # noqa: E402
 
-from replicate.attention import add_residual, flow, head_mean, rollout  # noqa: E402
+from replicate.methods.attention import add_residual, flow, head_mean, rollout  # noqa: E402
 
 
 def random_attention(rng: np.random.Generator, L: int, H: int, T: int, dist: str) -> np.ndarray:

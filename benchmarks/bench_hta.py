@@ -38,8 +38,8 @@ def main() -> None:
     import torch
     import transformers
 
-    from replicate import corpora, sources
-    from replicate import identifiability as idf
+    from replicate.data import corpora, sources
+    from replicate.methods import identifiability as idf
     from replicate.instrument import Instrument
 
     transformers.utils.logging.set_verbosity_error()

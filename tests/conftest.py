@@ -21,7 +21,7 @@ def tiny_bert():
 
 @pytest.fixture
 def tiny_encoder():
-    from replicate.models import CLSEncoderClassifier, EncoderConfig
+    from replicate.models.sva_transformer import CLSEncoderClassifier, EncoderConfig
 
     torch.manual_seed(0)
     return CLSEncoderClassifier(EncoderConfig(vocab_size=30, d_model=16, n_layers=3, n_heads=4, max_len=16)).eval()

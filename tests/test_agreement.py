@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from replicate.agreement import (
+from replicate.data.agreement import (
     INSTANCE_KEYS,
     LINZEN_COLUMNS,
     PTB_TAGS,
@@ -25,7 +25,7 @@ from replicate.agreement import (
     split_instances,
     write_tsv,
 )
-from replicate.corpora import MissingAssetError
+from replicate.data.corpora import MissingAssetError
 
 CHECK = "The keys to the old cabinet are on the table, but the author of the books says nothing."
 

@@ -15,8 +15,8 @@ from networkx.algorithms.flow import edmonds_karp
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_flow
 
-import replicate.attention as ra
-from replicate.attention import (
+import replicate.methods.attention as ra
+from replicate.methods.attention import (
     add_residual,
     flow,
     head_mean,

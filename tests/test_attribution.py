@@ -5,7 +5,7 @@ import pytest
 import torch
 from scipy import stats as sps
 
-from replicate import attribution, stats
+from replicate.methods import attribution, stats
 
 
 class Linear(torch.nn.Module):

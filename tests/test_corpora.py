@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from replicate import corpora
-from replicate.corpora import (
+from replicate.data import corpora
+from replicate.data.corpora import (
     MissingAssetError,
     gensim_test_data,
     lee_documents,

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import torch
 
-from replicate import sources
+from replicate.data import sources
 from replicate.papers import abnar2020flow as paper
 
 SENTENCES = [{"text": "The author talked to Sara about [MASK] book.", "candidates": ["author", "sara"],

@@ -4,8 +4,8 @@ pairs), the shipped sentences and the nltk FrameNet 1.7 record conversion."""
 import numpy as np
 import pytest
 
-from replicate import framenet
-from replicate.corpora import MissingAssetError
+from replicate.methods import framenet
+from replicate.data.corpora import MissingAssetError
 
 
 def rec(markup, flags_id="x"):
@@ -73,7 +73,7 @@ def test_score_matches_eager_attention_of_minilm():
     """The instrumented score equals the same pairs read from transformers' own eager attention."""
     import torch
 
-    from replicate import sources
+    from replicate.data import sources
     from replicate.instrument import Instrument
 
     records = [r for r in framenet.read_examples() if r.id in ("agitated", "address")]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from replicate import heads
+from replicate.methods import heads
 from replicate.instrument import Instrument
 
 
@@ -231,7 +231,7 @@ def test_log_likelihood_metric():
 
 
 def test_pruning_configs_mask_the_first_round_f_n_heads():
-    from replicate.heads import pruning_configs
+    from replicate.methods.heads import pruning_configs
 
     order = [(0, 1), (1, 0), (0, 0), (1, 1)]
     cfgs = pruning_configs(order, [0.0, 0.3, 0.5, 1.0])
@@ -239,7 +239,7 @@ def test_pruning_configs_mask_the_first_round_f_n_heads():
 
 
 def test_prunable_share_stops_at_the_first_drop():
-    from replicate.heads import prunable_share
+    from replicate.methods.heads import prunable_share
 
     fr = [0.0, 0.1, 0.2, 0.3, 0.4]
     # 0.3 is beyond tolerance; the recovery at 0.4 does not count (the curve must stay flat up to f)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from replicate import identifiability as idf
+from replicate.methods import identifiability as idf
 from replicate.instrument import Instrument
 
 
@@ -160,7 +160,7 @@ def test_token_types_and_mass():
 
 
 def test_linear_probe_recovers_a_linear_map_and_identifies():
-    from replicate import probing
+    from replicate.methods import probing
 
     rng = np.random.default_rng(0)
     e0 = rng.normal(size=(300, 6))

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from replicate import heads, mt
+from replicate.methods import heads
+from replicate.models import mt
 from replicate.instrument import Instrument
 
 PARAMS = {"layers": 2, "heads": 4, "d_model": 32, "ffn_dim": 64, "dropout": 0.0, "max_positions": 32}
@@ -163,7 +164,7 @@ def test_vocab_and_segments_roundtrip(tmp_path):
 
 
 def test_missing_hub_assets_say_how_to_get_them(monkeypatch, tmp_path):
-    from replicate.corpora import MissingAssetError
+    from replicate.data.corpora import MissingAssetError
     from replicate.papers import michel2019_mt
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from replicate import patterns
+from replicate.methods import patterns
 
 # [CLS] a b , c d e [SEP]: specials at 0, 3, 7; blocks {1, 2} and {4, 5, 6}
 SPECIAL = np.array([1, 0, 0, 1, 0, 0, 0, 1], dtype=bool)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from replicate import probing
+from replicate.methods import probing
 
 
 def test_cosine_and_l2_losses_by_hand():

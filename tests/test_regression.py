@@ -10,9 +10,11 @@ import pytest
 import torch
 from scipy import stats as sps
 
-from replicate import corpora, data, heads, sources, training
+from replicate.data import corpora, prepare, sources
+from replicate.methods import heads
+from replicate.models import training
 from replicate.instrument import Instrument
-from replicate.stats import is_regression, regression_scores
+from replicate.methods.stats import is_regression, regression_scores
 
 FIXTURE = Path(__file__).parent / "data" / "sts_tiny"
 STSB_COLUMNS = {"text_columns": [-3, -2], "label_column": -1}
@@ -80,17 +82,17 @@ def test_stsb_malformed_line(tmp_path, line, what):
 
 def test_prepared_float_labels_round_trip_and_malformed_line(tmp_path):
     spec = {"source": "local", "path": str(FIXTURE), "test": "dev.tsv", "metric": "corr", "seed": 0, **STSB_COLUMNS}
-    st = data.prepare_sentences(spec, tmp_path)
+    st = prepare.prepare_sentences(spec, tmp_path)
     assert st["regression"] and st["label_range"] == [0.0, 5.0] and "majority_test" not in st
     assert (st["train"], st["valid"], st["test"], st["pairs"]) == (20, 4, 8, True)
-    test = data.read_sentences(tmp_path / "test.tsv", regression=True)
+    test = prepare.read_sentences(tmp_path / "test.tsv", regression=True)
     assert test == corpora.read_tsv_columns(FIXTURE / "dev.tsv", regression=True, **STSB_COLUMNS)
     with pytest.raises(ValueError, match=r"test.tsv:1: .*an integer label, got 3 column\(s\) and label '0.0'"):
-        data.read_sentences(tmp_path / "test.tsv")
+        prepare.read_sentences(tmp_path / "test.tsv")
     bad = tmp_path / "bad.tsv"
     bad.write_text("2.5\tfine\tpair\nhigh\tnot a score\n")
     with pytest.raises(ValueError, match=r"bad.tsv:2: .*a float score \(regression task\).*label 'high'"):
-        data.read_sentences(bad, regression=True)
+        prepare.read_sentences(bad, regression=True)
 
 
 def _tiny_regressor(tok, dropout=0.0):
@@ -140,7 +142,7 @@ def test_finetune_classifier_regression_end_to_end(tmp_path, tok):
     base.save_pretrained(tmp_path / "base")
     tok.save_pretrained(tmp_path / "base")
     spec = {"source": "local", "path": str(FIXTURE), "test": "dev.tsv", "metric": "corr", "seed": 0, **STSB_COLUMNS}
-    data.prepare_sentences(spec, tmp_path / "data")
+    prepare.prepare_sentences(spec, tmp_path / "data")
     params = {"seed": 0, "regression": True, "epochs": 2, "batch_size": 8, "lr": 1e-3, "max_length": 64}
     for init in ("pretrained", "random"):
         out = tmp_path / init

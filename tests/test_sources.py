@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from replicate import sources
-from replicate.corpora import MissingAssetError
+from replicate.data import sources
+from replicate.data.corpora import MissingAssetError
 
 
 def test_packaged_minilm_resolves_offline():

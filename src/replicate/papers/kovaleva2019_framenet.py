@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import framenet, sources
-from ..heads import attention_maps
-from ..instrument import Instrument
-from .kovaleva2019 import PAPER
+from replicate.methods import framenet
+from replicate.data import sources
+from replicate.methods.heads import attention_maps
+from replicate.instrument import Instrument
+from replicate.papers.kovaleva2019 import PAPER
 
 KEY = "kovaleva2019"
 
@@ -97,7 +98,7 @@ def _describe(s: dict) -> str:
 def _map_panel(ax, example, layer, head, title):
     import seaborn as sns
 
-    from .. import plots
+    from replicate import plots
 
     m = np.asarray(example["maps"])[layer - 1, head - 1]
     sns.heatmap(m, ax=ax, cmap="Reds", vmin=0, vmax=1, square=True, cbar=False, xticklabels=example["tokens"],
@@ -121,7 +122,7 @@ def _rows_panel(ax, rows, labels, tokens, title=""):
 
 
 def fig3(res: dict, params: dict, png, csv, maps=None) -> dict:
-    from .. import plots
+    from replicate import plots
 
     fn = params["framenet"]
     rule, variant = fn["core"], fn["variant"]
@@ -253,7 +254,7 @@ def _draw_annotation(ax, ex):
 
 
 def fig4(res: dict, params: dict, png, csv, maps=None) -> dict:
-    from .. import plots
+    from replicate import plots
 
     fn = params["framenet"]
     ex = res["examples"]["illustration"]

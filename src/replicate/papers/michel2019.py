@@ -13,10 +13,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import heads, sources
-from ..data import read_sentences
-from ..instrument import Instrument
-from ..stats import is_regression
+from replicate.methods import heads
+from replicate.data import sources
+from replicate.data.prepare import read_sentences
+from replicate.instrument import Instrument
+from replicate.methods.stats import is_regression
 
 KEY = "michel2019"
 
@@ -108,7 +109,7 @@ def domain_instances(agreement_dir, exclude_files: list, domains: list[str]) -> 
     """Fig 2 stand-in data: the verb-number instances of each source corpus, as (prefix sentence,
     label 1 = plural), leaving out every sentence of ``exclude_files`` (the task's training and
     validation splits, so that both domains are held out)."""
-    from ..agreement import read_tsv
+    from replicate.data.agreement import read_tsv
 
     seen = {s for f in exclude_files for s, _ in read_sentences(f)}
     out = {d: [] for d in domains}
@@ -224,7 +225,7 @@ def _heatmap_note(res):
 
 
 def fig1(res: dict, params: dict, png, csv) -> dict:
-    from .. import plots
+    from replicate import plots
 
     L, H = res["n_layers"], res["n_heads"]
     base = res["baseline"]
@@ -263,7 +264,7 @@ def _keep_one(res, key, base_key):
 
 
 def table3(res: dict, params: dict, png, csv, held_out: bool = False) -> dict:
-    from .. import plots
+    from replicate import plots
 
     L = res["n_layers"]
     test_d = _keep_one(res, "keep_one_test", "baseline")
@@ -324,7 +325,7 @@ def curve_summary(curves: dict, fractions, base, tol, names) -> tuple[dict, dict
 
 
 def fig3(res: dict, params: dict, png, csv) -> dict:
-    from .. import plots
+    from replicate import plots
 
     fr = res["fractions"]
     curves = res["curves"]
@@ -365,7 +366,7 @@ def fig2(res: dict, params: dict, png, csv) -> dict:
     """Cross-domain correlation of the single-head masking effects (and of I_h) on two domains."""
     from scipy import stats
 
-    from .. import plots
+    from replicate import plots
 
     L, H = res["n_layers"], res["n_heads"]
     a, b = res["domains"]
@@ -419,7 +420,7 @@ def fig2(res: dict, params: dict, png, csv) -> dict:
 
 def fig6(res: dict, params: dict, png, csv) -> dict:
     """App. B: pruning curves by I_h (vs attention confidence and random) on every curve task."""
-    from .. import plots
+    from replicate import plots
 
     tasks = params["curve_tasks"]
     rows, ours, holds = [], [], True
@@ -464,7 +465,7 @@ def fig6(res: dict, params: dict, png, csv) -> dict:
 
 def table4(res: dict, params: dict, png, csv) -> dict:
     """Table 4: examples/s before and after removing the pruned heads' weights (CPU timings)."""
-    from .. import plots
+    from replicate import plots
 
     paper = {1: 1.9, 4: 2.7, 16: 17.5, 64: 17.5}  # % more examples/s at 50% pruned, GTX 1080Ti [exact]
     df = pd.DataFrame(res["rows"])
@@ -520,4 +521,4 @@ PAPER_NOT_RUN = {
 
 
 # the translation targets (tables 1, 2, 5; figs 1a, 2a, 3a, 4, 5) live in their own module
-from .michel2019_mt import fig1a, fig2a, fig3a, fig4, fig5, table1, table2, table5  # noqa: E402,F401
+from replicate.papers.michel2019_mt import fig1a, fig2a, fig3a, fig4, fig5, table1, table2, table5  # noqa: E402,F401

@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import heads, mt
-from ..instrument import KINDS, Instrument
+from replicate.methods import heads
+from replicate.models import mt
+from replicate.instrument import KINDS, Instrument
 
 PAPER = {  # card §3, [exact] unless marked
     "table1": "ΔBLEU per WMT encoder head from 36.05: only 8 of 96 significant (p < 0.01), half of them positive [exact]",
@@ -62,7 +63,7 @@ def _hub_pairs(spec: dict, split: str, n: int) -> list[tuple[str, str]]:
 
 
 def mt_missing(what: str):
-    from ..corpora import MissingAssetError
+    from replicate.data.corpora import MissingAssetError
 
     return MissingAssetError(f"michel2019.mt: {what} is not available; at paper scale run once with network "
                              "(HF_HUB_OFFLINE unset) or pre-download it with `huggingface-cli download`")
@@ -74,7 +75,7 @@ def prepare(params: dict, out_dir) -> dict:
     Toy: sentences of the gensim Wikipedia sample cut to ``min_words``-``max_words`` words, target =
     :func:`mt.toy_target`; valid (the newstest2013 role) and test (newstest2014) are disjoint held-out
     samples, domain2 (the MTNT role) is Lee news text.  Hub: WMT splits named in the config."""
-    from .. import corpora
+    from replicate.data import corpora
 
     d, seed = params["data"], params["seed"]
     out = Path(out_dir)
@@ -111,7 +112,7 @@ def prepare(params: dict, out_dir) -> dict:
         stats = {"counts": counts}
     else:
         raise ValueError(f"michel2019.mt.data.source must be toy or hub, got {d['source']!r}")
-    from ..data import write_json
+    from replicate.data.prepare import write_json
 
     write_json(out / "stats.json", stats)
     return stats
@@ -124,7 +125,7 @@ def _batches(text, rows, batch_size):
 
 def train_toy(data_dir, params: dict, out_dir) -> dict:
     """Train the toy MarianMTModel; the final model in ``out_dir``, fig5's checkpoints in ``epoch<k>/``."""
-    from ..data import write_json
+    from replicate.data.prepare import write_json
 
     cfg, seed = params["toy_model"], params["seed"]
     torch.manual_seed(seed)
@@ -161,7 +162,7 @@ def load(model: str | dict):
         return mt.WordVocab.load(Path(model) / "vocab.json"), m.eval()
     from transformers import AutoTokenizer
 
-    from ..sources import model_path
+    from replicate.data.sources import model_path
 
     path = model_path(model)
     try:
@@ -291,7 +292,7 @@ def _stand_in(params):
 
 def table1(res: dict, params: dict, png, csv) -> dict:
     """Table 1: ΔBLEU for masking each encoder self-attention head, paired bootstrap significance."""
-    from .. import plots
+    from replicate import plots
 
     alpha, rows = params["mt"]["alpha"], _rows_of(res, "Enc-Enc")
     delta = _grid(res, res["single"])[rows] - res["baseline"]
@@ -328,7 +329,7 @@ def table1(res: dict, params: dict, png, csv) -> dict:
 
 
 def _keep_one(res, params, png, csv, held_out: bool):
-    from .. import plots
+    from replicate import plots
 
     alpha, H = params["mt"]["alpha"], res["n_heads"]
     paper = PAPER["table5" if held_out else "table2"]
@@ -399,7 +400,7 @@ def table5(res: dict, params: dict, png, csv) -> dict:
 
 def fig1a(res: dict, params: dict, png, csv) -> dict:
     """Fig 1(a): histogram of BLEU with one head masked, every head of every attention type."""
-    from .. import plots
+    from replicate import plots
 
     tol = params["mt"]["near_tolerance"]
     df = pd.DataFrame({"attention": np.repeat(res["kinds"], res["n_heads"]),
@@ -430,7 +431,7 @@ def fig2a(res: dict, params: dict, png, csv) -> dict:
     """Fig 2(a): single-head ΔBLEU on the main set vs on a second domain."""
     from scipy import stats
 
-    from .. import plots
+    from replicate import plots
 
     a = np.asarray(res["single"]) - res["baseline"]
     b = np.asarray(res["single_domain2"]) - res["baseline_domain2"]
@@ -461,7 +462,7 @@ def fig2a(res: dict, params: dict, png, csv) -> dict:
 
 def fig3a(res: dict, params: dict, png, csv) -> dict:
     """Fig 3(a): BLEU vs % heads pruned in I_h order, oracle order and random orders."""
-    from .. import plots
+    from replicate import plots
 
     fr, cv = res["fractions"], res["curves"]
     rand = np.asarray([v for k, v in cv.items() if k.startswith("random")])
@@ -479,7 +480,7 @@ def fig3a(res: dict, params: dict, png, csv) -> dict:
     ax.legend(fontsize=8)
     ax.set_title(f"michel2019/fig3(a) style\n({plots.wrap_note(params['model_note'], 80)})", fontsize=9)
     plots.save(fig, png)
-    from .michel2019 import curve_summary
+    from replicate.papers.michel2019 import curve_summary
 
     tol = params["mt"]["flat_tolerance"]
     flat, auc, holds = curve_summary(cv, fr, res["baseline"], tol, ("importance", "oracle"))
@@ -494,7 +495,7 @@ def fig3a(res: dict, params: dict, png, csv) -> dict:
 
 def fig4(res: dict, params: dict, png, csv) -> dict:
     """Fig 4: pruning each attention type separately (I_h order within the type)."""
-    from .. import plots
+    from replicate import plots
 
     fr, tc = res["fractions"], res["type_curves"]
     pd.DataFrame([(k, f, s) for k in KINDS for f, s in zip(fr, tc[k])],
@@ -522,7 +523,7 @@ def fig4(res: dict, params: dict, png, csv) -> dict:
 
 def fig5(res: dict, params: dict, png, csv) -> dict:
     """Fig 5: I_h pruning curves at several training epochs (relative to each epoch's unpruned BLEU)."""
-    from .. import plots
+    from replicate import plots
 
     fr = res["fractions"]
     eps = sorted(res["by_epoch"], key=int)

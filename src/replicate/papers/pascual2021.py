@@ -23,10 +23,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import identifiability as idf
-from .. import plots, syntax
-from ..data import read_deps
-from .brunner2020 import _method_note, _model, load_hta
+from replicate.methods import identifiability as idf
+from replicate import plots
+from replicate.methods import syntax
+from replicate.data.prepare import read_deps
+from replicate.papers.brunner2020 import _method_note, _model, load_hta
 
 KEY = "pascual2021"
 

@@ -129,7 +129,7 @@ def read_pairs(path) -> list[tuple[str, str]]:
 
 
 def write_pairs(rows, path) -> None:
-    from .data import atomic_write
+    from replicate.data.prepare import atomic_write
 
     atomic_write(path, "".join(f"{s}\t{t}\n" for s, t in rows))
 
@@ -156,7 +156,7 @@ def toy_model(vocab_size: int, params: dict):
 def make_batches(src: list[list[int]], tgt: list[list[int]] | None, pad_id: int, batch_size: int) -> list[dict]:
     """Padded batches (sorted by source length; ``order`` keeps the original positions) of
     ``input_ids``, ``attention_mask`` and, with targets, ``labels`` (pad -> -100)."""
-    from .training import pad_batch
+    from replicate.models.training import pad_batch
 
     order = np.argsort([len(s) for s in src], kind="stable")
     out = []
@@ -184,7 +184,7 @@ def seq2seq_loss(model, batch: dict) -> torch.Tensor:
 def train(model, train_b: list[dict], valid_b: list[dict], params: dict, save_at: dict, seed: int) -> dict:
     """Adam (0.9, 0.98) with inverse-sqrt warm-up (card §2 IWSLT recipe, scaled), label smoothing;
     ``save_at``: {epoch: callback(model)} for the fig5 checkpoints.  Returns the learning curve."""
-    from .training import seed_everything
+    from replicate.models.training import seed_everything
 
     seed_everything(seed)
     opt = torch.optim.Adam(model.parameters(), lr=params["lr"], betas=(0.9, 0.98))

@@ -109,7 +109,7 @@ def train_encoder(model, train, valid, epochs: int, batch_size: int, lr: float, 
 
 
 def _encode(tok, sentences, max_length):
-    from .data import encode_texts
+    from replicate.data.prepare import encode_texts
 
     return encode_texts(tok, sentences, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
 
@@ -143,8 +143,8 @@ def finetune_hf(tok, model, train: list[tuple], valid: list[tuple], epochs: int,
     the mean squared error, and the best epoch is the one with the highest validation accuracy,
     or for a regression head the highest ``corr`` (mean of Pearson and Spearman; STS-B).
     """
-    from .heads import task_loss
-    from .stats import regression_scores
+    from replicate.methods.heads import task_loss
+    from replicate.methods.stats import regression_scores
 
     seed_everything(seed)
     dev = device()
@@ -177,8 +177,8 @@ def train_agreement_classifier(data_dir, params: dict, out_dir) -> dict:
     import json
     from pathlib import Path
 
-    from . import agreement
-    from .models import CLSEncoderClassifier, EncoderConfig
+    from replicate.models.sva_transformer import agreement
+    from replicate.models.sva_transformer import CLSEncoderClassifier, EncoderConfig
 
     data_dir = Path(data_dir)
     vocab = json.loads((data_dir / "vocab.json").read_text())
@@ -234,9 +234,9 @@ def finetune_classifier(model_spec: dict, data_dir, params: dict, out_dir) -> di
     import json
     from pathlib import Path
 
-    from . import sources
-    from .data import read_sentences
-    from .stats import regression_scores, task_scores
+    from replicate.models.sva_transformer import sources
+    from replicate.data.prepare import read_sentences
+    from replicate.methods.stats import regression_scores, task_scores
 
     regression = bool(params.get("regression", False))
     data_dir = Path(data_dir)

@@ -18,7 +18,7 @@ import importlib.util
 import os
 from pathlib import Path
 
-from .corpora import MissingAssetError, pang_lee_sentences, read_labelled_tsv, read_tsv_columns
+from replicate.data.corpora import MissingAssetError, pang_lee_sentences, read_labelled_tsv, read_tsv_columns
 
 PACKAGED_MODELS = {
     # pip name -> (import name, install command)
@@ -105,7 +105,7 @@ def load_labelled_sentences(spec: dict, split: str) -> list[tuple]:
     two-column file, or ``text_columns`` and ``label_column`` give column numbers),
     ``hub`` (a ``datasets`` id, paper scale).
     """
-    from .stats import is_regression
+    from replicate.methods.stats import is_regression
 
     regression = is_regression(spec.get("metric"))
     label_type = float if regression else int

@@ -67,7 +67,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from replicate.corpora import MissingAssetError
+from replicate.data.corpora import MissingAssetError
 
 if TYPE_CHECKING:  # spaCy is imported lazily
     from spacy.language import Language

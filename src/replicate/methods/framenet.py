@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .corpora import MissingAssetError
+from replicate.data.corpora import MissingAssetError
 
 EXAMPLES = Path(str(resources.files("replicate") / "resources" / "framenet_examples.tsv"))
 NLTK_NAME = "framenet_v17"
@@ -258,7 +258,7 @@ def score(model, inst, tok, records: list[Annotated], max_length: int = 20) -> d
     """Mean over sentences of the per-head max FE -> target attention, for both variants (card §4.5),
     on sentences cut to ``max_length`` wordpieces; a sentence without a scorable pair in a variant is
     left out of that variant's mean (``n`` counts the rest)."""
-    from .heads import MeanOver, attention_maps
+    from replicate.methods.heads import MeanOver, attention_maps
 
     means = {v: MeanOver() for v in VARIANTS}
     used = {v: [] for v in VARIANTS}

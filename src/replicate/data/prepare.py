@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import agreement, corpora, sources
-from .stats import is_regression
+from replicate.data import agreement, corpora, sources
+from replicate.methods.stats import is_regression
 
 
 def atomic_write(path: str | Path, text: str) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .instrument import attend
+from replicate.instrument import attend
 
 
 @dataclass

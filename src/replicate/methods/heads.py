@@ -12,13 +12,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .instrument import Instrument
+from replicate.instrument import Instrument
 
 
 def make_batches(tok, pairs: list[tuple[str, int]], max_length: int = 128, batch_size: int = 32) -> list[dict]:
     """Tokenised batches with labels, sentences sorted by length (less padding; scores are
     order-free)."""
-    from .data import encode_texts
+    from replicate.data.prepare import encode_texts
 
     lengths = [len(ids) for ids in encode_texts(tok, [s for s, _ in pairs], truncation=True, max_length=max_length)["input_ids"]]
     pairs = [pairs[i] for i in np.argsort(lengths, kind="stable")]
@@ -128,7 +128,7 @@ def corr(logits: torch.Tensor, labels: np.ndarray) -> float:
     """STS-B's metric for a regression head (one output): the mean of Pearson's r and Spearman's
     rho between the predicted and gold scores (:func:`replicate.stats.regression_scores`; 0 for
     a constant prediction)."""
-    from .stats import regression_scores
+    from replicate.methods.stats import regression_scores
 
     return regression_scores(labels, logits[..., 0].double().numpy())["corr"]
 
@@ -461,7 +461,7 @@ def pruned_speedup(model, batches_by_size: dict[int, list[dict]], to_prune: dict
     that removal is the masking the other targets measure).  ``model`` must carry no instrument."""
     import copy
 
-    from .instrument import Instrument
+    from replicate.instrument import Instrument
 
     pruned = copy.deepcopy(model)
     prune_heads(pruned, to_prune)

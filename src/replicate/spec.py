@@ -1,0 +1,281 @@
+"""Paper / Run / Target records and the registry that every consumer reads.
+
+A paper is declared once, in ``replicate/papers/<key>/spec.py``, by ``declare(ctx) -> Paper``:
+its runs (the expensive passes: a function of the package on a model and data, writing results
+files) and its targets (one table or figure: the run outputs it reads, the function that turns
+them into a figure, a data file and our values; the claim it is judged on lives in the paper's
+``printed.yaml``).  The Snakemake rules, the CLI, the scorecard, the report and the tests all read
+:func:`registry`; none of them names a target.
+
+This module imports no torch (nor anything heavy): Snakemake reads it at parse time.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]  # the repository (config/, rules/, figures/)
+SCRATCH = "_scratch"  # models/<model>_scratch/<task>/seed<k>: the same architecture fine-tuned from random init
+REGRESSION_METRICS = ("corr",)  # a task with one of these metrics has float labels (STS-B)
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot run: the message names the key and what is allowed."""
+
+
+@dataclass
+class Run:
+    """An expensive pass: ``func(args, outputs, params)`` writes ``outputs``.
+
+    ``inputs`` are the files Snakemake waits for; ``args`` the paths handed to the function
+    (a model directory rather than its ``config.json``), the inputs themselves when not given.
+    """
+
+    name: str
+    func: str  # "module:function"
+    outputs: dict
+    inputs: dict = field(default_factory=dict)
+    args: dict | None = None
+    params: dict = field(default_factory=dict)
+    threads: int = 1
+    mem_mb: int = 2000
+    owner: str = ""  # paper key, or "shared" for a run that several papers read
+
+    @property
+    def rule(self) -> str:
+        return f"{self.owner}_{self.name}"
+
+    def call(self) -> dict:
+        """What the CLI needs to run it (the rules pass this as one JSON argument)."""
+        return {"func": self.func, "args": self.args if self.args is not None else self.inputs,
+                "outputs": self.outputs, "params": self.params}
+
+
+@dataclass
+class Target:
+    """One table or figure of a paper: ``func(args, params, out, printed) -> result`` draws
+    ``out['png']`` (+ pdf), writes ``out['csv']`` (and any ``extra`` outputs) and returns our values;
+    :func:`replicate.verdicts.judge` turns them and the claim of ``printed.yaml`` into the scorecard row.
+
+    A target this configuration cannot produce has ``not_run`` (the reason, and which configuration
+    runs it) and no function: its scorecard row still appears.
+    """
+
+    id: str
+    func: str | None = None
+    inputs: dict = field(default_factory=dict)
+    args: dict | None = None
+    params: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # further outputs, name -> path (e.g. a summary csv)
+    model: str = ""  # scorecard notes: the model and the data behind our number
+    data: str = ""
+    not_run: str | None = None
+    threads: int = 1
+    mem_mb: int = 2000
+    paper: str = ""  # set by the registry
+
+    def outputs(self, figures: str, results: str) -> dict:
+        verdict = {"verdict": f"{results}/{self.paper}/{self.id}.verdict.json"}
+        if self.not_run is not None:
+            return verdict
+        base = f"{figures}/{self.paper}/{self.id}"
+        return {"png": f"{base}.png", "pdf": f"{base}.pdf", "csv": f"{base}.csv", **self.extra, **verdict}
+
+    def call(self, figures: str, results: str) -> dict:
+        return {"func": self.func, "args": self.args if self.args is not None else self.inputs,
+                "outputs": self.outputs(figures, results), "params": self.params, "model": self.model,
+                "data": self.data, "not_run": self.not_run}
+
+
+@dataclass
+class Paper:
+    key: str
+    title: str
+    runs: list
+    targets: list
+    summary: dict = field(default_factory=dict)  # scorecard "models and data" rows: name -> (metrics file, paper's number)
+    checks: list = field(default_factory=list)  # callables run before the first job: assets a job needs
+
+    def target(self, tid: str) -> Target:
+        for t in self.targets:
+            if t.id == tid:
+                return t
+        raise KeyError(f"{self.key} has no target {tid!r} (known: {', '.join(t.id for t in self.targets)})")
+
+
+class Context:
+    """What a paper's ``declare`` needs of the configuration: paths, seed, the data and model
+    helpers shared by every paper, and the shared runs (declared once, whoever asks first)."""
+
+    def __init__(self, config: dict):
+        self.config = config
+        paths = config["paths"]
+        self.DATA, self.MODELS, self.RESULTS, self.FIGURES, self.LOGS = (
+            paths[k] for k in ("data", "models", "results", "figures", "logs"))
+        self.SEED = config["seed"]
+        self.TASKS = config["data"]["tasks"]
+        self.shared: dict[str, Run] = {}
+
+    # ------------------------------------------------------------------ models and tasks
+
+    def model_key(self, key: str, where: str) -> dict:
+        if key not in self.config["models"]:
+            raise ConfigError(f"config error at {where}: {key!r} is not a key of 'models' (known: "
+                              f"{sorted(self.config['models'])})")
+        return self.config["models"][key]
+
+    def model_note(self, key: str) -> str:
+        spec = self.config["models"][key]
+        return f"{key} ({spec.get('id', spec.get('package', spec.get('path', '')))})"
+
+    def is_regression(self, task: str) -> bool:
+        return self.TASKS[task].get("metric") in REGRESSION_METRICS
+
+    def task(self, task: str, where: str, regression_ok: bool = True) -> str:
+        """``task`` must be a key of data.tasks; ``regression_ok=False``: a target that needs class labels."""
+        if task not in self.TASKS:
+            raise ConfigError(f"config error at {where}: {task!r} is not a key of data.tasks (known: {sorted(self.TASKS)})")
+        if not regression_ok and self.is_regression(task):
+            raise ConfigError(f"config error at {where}: {task!r} is a regression task (metric "
+                              f"{self.TASKS[task]['metric']!r}) but this target needs class labels; choose a "
+                              "classification task")
+        return task
+
+    def task_dir(self, task: str) -> str:
+        return f"{self.DATA}/tasks/{task}"
+
+    def task_files(self, task: str) -> list:
+        return [f"{self.task_dir(task)}/{s}" for s in ("train.tsv", "valid.tsv", "test.tsv", "stats.json")]
+
+    def task_note(self, task: str) -> str:
+        spec = self.TASKS[task]
+        where = {"gensim": "Pang & Lee sentences from the gensim wheel", "agreement": "agreement prefixes (Linzen recipe)",
+                 "local": spec.get("path", ""), "hub": f"{spec.get('id', '')} {spec.get('subset', '')}".strip()}
+        return f"{task} ({where[spec['source']]})"
+
+    def finetuned(self, model: str, task: str, where: str = "model") -> str:
+        """Directory of ``model`` fine-tuned here on ``task`` (``<model>_scratch``: from random init)."""
+        self.model_key(model[: -len(SCRATCH)] if model.endswith(SCRATCH) else model, where)
+        return f"{self.MODELS}/{model}/{task}/seed{self.SEED}"
+
+    @property
+    def agreement_dir(self) -> str:
+        return f"{self.DATA}/agreement"
+
+    @property
+    def agreement_files(self) -> list:
+        return [f"{self.agreement_dir}/{s}" for s in ("train.tsv", "valid.tsv", "test.tsv", "vocab.json", "stats.json")]
+
+    @property
+    def sva_model(self) -> str:
+        return f"{self.MODELS}/agreement_transformer/agreement/seed{self.SEED}"
+
+    # ------------------------------------------------------------------ shared runs
+
+    def share(self, run: Run) -> Run:
+        """Declare a run that several papers read; the first declaration wins (they must agree)."""
+        run.owner = "shared"
+        if run.name in self.shared and self.shared[run.name].call() != run.call():
+            raise ConfigError(f"shared run {run.name!r} is declared twice with different settings")
+        return self.shared.setdefault(run.name, run)
+
+
+def printed(key: str) -> dict:
+    """The paper's printed numbers and claims (``papers/<key>/printed.yaml``)."""
+    path = Path(__file__).parent / "papers" / key / "printed.yaml"
+    return yaml.safe_load(path.read_text())
+
+
+def declare(config: dict, key: str, ctx: Context | None = None) -> Paper:
+    ctx = ctx or Context(config)
+    try:
+        module = importlib.import_module(f"replicate.papers.{key}.spec")
+    except ModuleNotFoundError as err:
+        raise ConfigError(f"config error at papers: no paper package replicate.papers.{key} ({err})") from None
+    paper = module.declare(ctx)
+    entries = printed(key)
+    for run in paper.runs:
+        run.owner = key
+    for t in paper.targets:
+        t.paper = key
+        if t.id not in entries:
+            raise ConfigError(f"{key}/{t.id} has no entry in papers/{key}/printed.yaml")
+    return paper
+
+
+def registry(config: dict) -> tuple[dict, list]:
+    """``({key: Paper}, runs)`` for the configured papers; ``runs`` are every run to generate a rule
+    for: the papers' own and the shared ones they asked for, each once."""
+    ctx = Context(config)
+    papers = {key: declare(config, key, ctx) for key in config["papers"]}
+    runs = list(ctx.shared.values()) + [r for p in papers.values() for r in p.runs]
+    names = [r.rule for r in runs]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise ConfigError(f"runs declared twice: {sorted(dup)}")
+    return papers, runs
+
+
+def validate_config(config: dict, schema_path: str | os.PathLike) -> None:
+    """Validate against ``config/schema.yaml`` (with the per-paper fragments it ``$ref``s) and raise
+    one :class:`ConfigError` that names the key and what is allowed, not a dump of the schema."""
+    import jsonschema
+    from referencing import Registry, Resource
+
+    schema_path = Path(schema_path).resolve()
+
+    def retrieve(uri: str):
+        path = (schema_path.parent / uri).resolve()
+        return Resource.from_contents(yaml.safe_load(path.read_text()))
+
+    schema = yaml.safe_load(schema_path.read_text())
+    validator = jsonschema.Draft202012Validator(schema, registry=Registry(retrieve=retrieve))
+    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if not errors:
+        _fill_defaults(validator, config)
+        return
+    lines = []
+    for err in errors[:3]:
+        where = ".".join(str(p) for p in err.absolute_path) or "(top level)"
+        lines.append(f"config error at {where}: {_explain(err)}")
+    if len(errors) > 3:
+        lines.append(f"... and {len(errors) - 3} more")
+    raise ConfigError("\n".join(lines))
+
+
+def _explain(err) -> str:
+    if err.validator == "additionalProperties":
+        allowed = sorted((err.schema.get("properties") or {}).keys())
+        extra = sorted(set(err.instance) - set(allowed))
+        return f"unknown key(s) {', '.join(map(repr, extra))}; allowed: {', '.join(allowed)}"
+    if err.validator == "enum":
+        return f"{err.instance!r} is not one of {err.validator_value}"
+    if err.validator in ("oneOf", "anyOf") and err.context:
+        best = min(err.context, key=lambda e: len(list(e.absolute_path)))
+        return f"{err.instance!r} does not fit: {best.message}"
+    message = err.message
+    return message if len(message) < 300 else message[:300] + " ..."
+
+
+def _fill_defaults(validator, config):
+    """Schema defaults for missing keys (as Snakemake's validate(set_default=True) did)."""
+    def walk(schema, node):
+        if not isinstance(node, dict) or not isinstance(schema, dict):
+            return
+        if "$ref" in schema:
+            schema = validator.registry.get_or_retrieve(schema["$ref"]).value.contents
+        for k, sub in (schema.get("properties") or {}).items():
+            if isinstance(sub, dict) and "$ref" in sub:
+                sub = validator.registry.get_or_retrieve(sub["$ref"]).value.contents
+            if k not in node and isinstance(sub, dict) and "default" in sub:
+                node[k] = json.loads(json.dumps(sub["default"]))
+            if k in node:
+                walk(sub, node[k])
+
+    walk(validator.schema, config)
