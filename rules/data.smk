@@ -1,3 +1,5 @@
+# Prepared data sets: data/agreement (Linzen-style agreement set) and data/tasks/<task> (classification and
+# regression tasks of config data.tasks).
 rule prepare_agreement:
     output:
         train=f"{DATA}/agreement/train.tsv",
@@ -16,7 +18,7 @@ rule prepare_agreement:
     conda:
         "../envs/replicate.yaml"
     shell:
-        "python -m replicate prepare-agreement --out dir={params.out} --params {params.cfg} > {log} 2>&1"
+        "python -m replicate prepare agreement --out dir={params.out} --params {params.cfg} > {log} 2>&1"
 
 
 rule prepare_task:
@@ -37,4 +39,4 @@ rule prepare_task:
     conda:
         "../envs/replicate.yaml"
     shell:
-        "python -m replicate prepare-sentences --out dir={params.out} --params {params.cfg} > {log} 2>&1"
+        "python -m replicate prepare task --out dir={params.out} --params {params.cfg} > {log} 2>&1"

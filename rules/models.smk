@@ -19,26 +19,26 @@ rule train_agreement_transformer:
     conda:
         "../envs/replicate.yaml"
     shell:
-        "python -m replicate train-agreement --threads {threads} --in data={params.data} --out dir={params.out} "
+        "python -m replicate train agreement_transformer --threads {threads} --in data={params.data} --out dir={params.out} "
         "--params {params.cfg} > {log} 2>&1"
 
 
-SCRATCH = "_scratch"  # models/<model>_scratch/<task>/seed<k>: the same architecture fine-tuned from random init
+SCRATCH = S.SCRATCH  # models/<model>_scratch/<task>/seed<k>: the same architecture fine-tuned from random init
 
 
 def finetune_params(w):
     base, scratch = (w.model[: -len(SCRATCH)], True) if w.model.endswith(SCRATCH) else (w.model, False)
-    cfg = {**config["training"]["finetune"], "seed": int(w.seed), "model": check_model_key(base, "model wildcard")}
+    cfg = {**config["training"]["finetune"], "seed": int(w.seed), "model": CTX.model_key(base, "model wildcard")}
     if scratch:
         cfg["init"] = "random"
-    if task_is_regression(w.task):  # one output, squared-error loss, scored by corr (STS-B)
+    if CTX.is_regression(w.task):  # one output, squared-error loss, scored by corr (STS-B)
         cfg["regression"] = True
     return params_json(cfg)
 
 
 rule finetune_classifier:
     input:
-        lambda w: task_files(w.task),
+        lambda w: CTX.task_files(w.task),
     output:
         config=f"{MODELS}/{{model}}/{{task}}/seed{{seed}}/config.json",
         weights=f"{MODELS}/{{model}}/{{task}}/seed{{seed}}/model.safetensors",
@@ -60,5 +60,5 @@ rule finetune_classifier:
     conda:
         "../envs/replicate.yaml"
     shell:
-        "python -m replicate finetune --threads {threads} --in data={params.data} --out dir={params.out} "
+        "python -m replicate train finetune --threads {threads} --in data={params.data} --out dir={params.out} "
         "--params {params.cfg} > {log} 2>&1"

@@ -5,7 +5,9 @@ import pytest
 import torch
 
 from replicate.data import sources
-from replicate.papers import abnar2020flow as paper
+from replicate.papers.abnar2020flow import analysis as paper
+from replicate.spec import printed
+from replicate.verdicts import judge
 
 SENTENCES = [{"text": "The author talked to Sara about [MASK] book.", "candidates": ["author", "sara"],
               "pronouns": ["his", "her"]}]
@@ -37,7 +39,8 @@ def test_fig4_with_mlm_reports_pronoun_probabilities(tiny_mlm, tmp_path):
     # rollout rows from [MASK] sum to 1 at every layer
     sums = data[data.method == "rollout"].groupby("layer").weight.sum()
     assert sums.to_numpy() == pytest.approx([1.0, 1.0], abs=1e-4)
-    assert result["verdict"] == "qualitative"
+    assert "untestable" not in result  # an MLM can test the claim
+    assert judge(printed("abnar2020flow")["fig4"], result)["verdict"] == "qualitative"
 
 
 def test_fig4_candidate_must_be_a_token(tiny_mlm, tmp_path):

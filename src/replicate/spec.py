@@ -85,7 +85,8 @@ class Target:
         if self.not_run is not None:
             return verdict
         base = f"{figures}/{self.paper}/{self.id}"
-        return {"png": f"{base}.png", "pdf": f"{base}.pdf", "csv": f"{base}.csv", **self.extra, **verdict}
+        return {"png": f"{base}.png", "pdf": f"{base}.pdf", "csv": f"{base}.csv", **self.extra,
+                "caption": f"{results}/{self.paper}/{self.id}.caption.rst", **verdict}
 
     def call(self, figures: str, results: str) -> dict:
         return {"func": self.func, "args": self.args if self.args is not None else self.inputs,
@@ -186,6 +187,51 @@ class Context:
         return self.shared.setdefault(run.name, run)
 
 
+def check_assets(config: dict) -> None:
+    """Missing local data that a configured job would need, and cross-references between the shared
+    sections: one clear error before any job runs."""
+    if config["training"]["finetune"]["model"] not in config["models"]:
+        raise ConfigError(f"config error at training.finetune.model: {config['training']['finetune']['model']!r} is "
+                          f"not a key of 'models' (known: {sorted(config['models'])})")
+    for name, task in config["data"]["tasks"].items():
+        check_task_spec(name, task)
+        if task["source"] == "local" and not os.path.isdir(task.get("path", "")):
+            raise ConfigError(
+                f"config error at data.tasks.{name}.path: {task.get('path')!r} is not a folder (paths are relative to "
+                f"{os.getcwd()}). Point it at a folder of GLUE-style TSV files, e.g. ../shared/data/sst2 where the "
+                "suite's shared data folder exists, or download the GLUE task and unpack it")
+
+
+def check_task_spec(name: str, spec: dict) -> None:
+    """The combinations of a data.tasks entry that the schema does not express."""
+    where = f"config error at data.tasks.{name}"
+    cols = spec.get("text_columns")
+    if spec["source"] == "local":
+        if "path" not in spec:
+            raise ConfigError(f"{where}: source 'local' needs path (a folder of TSV files)")
+        by_number = cols is not None or "label_column" in spec
+        if by_number and "label_first" in spec:
+            raise ConfigError(f"{where}: give either label_first (a two-column TSV) or text_columns + label_column "
+                              "(column numbers), not both")
+        if by_number and not (cols and all(isinstance(c, int) for c in cols) and isinstance(spec.get("label_column"), int)):
+            raise ConfigError(f"{where}: a local many-column TSV needs text_columns (1 or 2 column numbers) and "
+                              "label_column (a column number; negative counts from the end), e.g. STS-B dev.tsv: "
+                              "text_columns: [-3, -2], label_column: -1")
+        if not by_number and "label_first" not in spec:
+            raise ConfigError(f"{where}: source 'local' needs label_first (true: label<TAB>sentence), or text_columns "
+                              "and label_column for a many-column TSV")
+    if spec["source"] == "hub":
+        if "id" not in spec:
+            raise ConfigError(f"{where}: source 'hub' needs id (a datasets id, e.g. glue)")
+        if cols is not None and (len(cols) != 2 or not all(isinstance(c, str) for c in cols)):
+            raise ConfigError(f"{where}: source 'hub' takes text_columns as two column names, e.g. [sentence1, sentence2]")
+        if "label_column" in spec and not isinstance(spec["label_column"], str):
+            raise ConfigError(f"{where}: source 'hub' takes label_column as a column name")
+    if spec.get("metric") in REGRESSION_METRICS and spec["source"] not in ("local", "hub"):
+        raise ConfigError(f"{where}: metric {spec['metric']!r} makes a regression task (float scores, e.g. STS-B), "
+                          f"but source {spec['source']!r} has class labels; use source local or hub")
+
+
 def printed(key: str) -> dict:
     """The paper's printed numbers and claims (``papers/<key>/printed.yaml``)."""
     path = Path(__file__).parent / "papers" / key / "printed.yaml"
@@ -226,19 +272,20 @@ def validate_config(config: dict, schema_path: str | os.PathLike) -> None:
     """Validate against ``config/schema.yaml`` (with the per-paper fragments it ``$ref``s) and raise
     one :class:`ConfigError` that names the key and what is allowed, not a dump of the schema."""
     import jsonschema
-    from referencing import Registry, Resource
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT202012
 
     schema_path = Path(schema_path).resolve()
 
-    def retrieve(uri: str):
-        path = (schema_path.parent / uri).resolve()
-        return Resource.from_contents(yaml.safe_load(path.read_text()))
+    def retrieve(uri: str):  # the per-paper fragments, by file URI (relative $refs resolve against their file)
+        from urllib.parse import unquote, urlparse
 
-    schema = yaml.safe_load(schema_path.read_text())
+        return DRAFT202012.create_resource(yaml.safe_load(Path(unquote(urlparse(uri).path)).read_text()))
+
+    schema = {"$id": schema_path.as_uri(), **yaml.safe_load(schema_path.read_text())}
     validator = jsonschema.Draft202012Validator(schema, registry=Registry(retrieve=retrieve))
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if not errors:
-        _fill_defaults(validator, config)
         return
     lines = []
     for err in errors[:3]:
@@ -261,21 +308,3 @@ def _explain(err) -> str:
         return f"{err.instance!r} does not fit: {best.message}"
     message = err.message
     return message if len(message) < 300 else message[:300] + " ..."
-
-
-def _fill_defaults(validator, config):
-    """Schema defaults for missing keys (as Snakemake's validate(set_default=True) did)."""
-    def walk(schema, node):
-        if not isinstance(node, dict) or not isinstance(schema, dict):
-            return
-        if "$ref" in schema:
-            schema = validator.registry.get_or_retrieve(schema["$ref"]).value.contents
-        for k, sub in (schema.get("properties") or {}).items():
-            if isinstance(sub, dict) and "$ref" in sub:
-                sub = validator.registry.get_or_retrieve(sub["$ref"]).value.contents
-            if k not in node and isinstance(sub, dict) and "default" in sub:
-                node[k] = json.loads(json.dumps(sub["default"]))
-            if k in node:
-                walk(sub, node[k])
-
-    walk(validator.schema, config)

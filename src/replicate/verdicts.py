@@ -108,13 +108,13 @@ def judge(entry: dict, result: dict | None = None, not_run: str | None = None) -
     if result.get("paper"):
         row["paper"] = result["paper"]
     notes = []
-    if claim["kind"] == "qualitative":
+    if claim["kind"] == "untestable" or result.get("untestable"):
+        verdict = "not comparable"
+        notes.append(result.get("untestable") or claim.get("why", ""))
+    elif claim["kind"] == "qualitative":
         verdict = "qualitative"
         if claim.get("finding"):
             notes.append(claim["finding"])
-    elif claim["kind"] == "untestable" or result.get("untestable"):
-        verdict = "not comparable"
-        notes.append(result.get("untestable") or claim.get("why", ""))
     else:
         how = "all" if "all" in claim else "any"
         try:

