@@ -165,13 +165,13 @@ def test_vocab_and_segments_roundtrip(tmp_path):
 
 def test_missing_hub_assets_say_how_to_get_them(monkeypatch, tmp_path):
     from replicate.data.corpora import MissingAssetError
-    from replicate.papers import michel2019_mt
+    from replicate.papers.michel2019 import mt_runs
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(MissingAssetError, match="huggingface-cli download"):
-        michel2019_mt.load({"source": "hub", "id": "replicate-test/not-a-model"})
+        mt_runs.load({"source": "hub", "id": "replicate-test/not-a-model"})
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")  # without `datasets`, or offline: one error naming the fix
     with pytest.raises(MissingAssetError, match="michel2019.mt: .*pre-download"):
-        michel2019_mt.prepare({"seed": 0, "importance_examples": 4, "data": {
+        mt_runs.prepare_data({"seed": 0, "importance_examples": 4, "data": {
             "source": "hub", "id": "wmt14", "subset": "fr-en", "src": "en", "tgt": "fr", "valid_split": "validation",
             "test_split": "test", "importance_split": "train", "valid": 4, "test": 4}}, tmp_path)
