@@ -7,8 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
-
 from replicate import spec
 from replicate.execute import resolve
 from replicate.verdicts import VERDICTS, check_entry
@@ -18,18 +16,8 @@ PAPERS_DIR = ROOT / "src" / "replicate" / "papers"
 
 
 def load(name):
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    if name != "config.yaml":  # paper.yaml is complete; the tiny test config overrides the default
-        override = yaml.safe_load((ROOT / name).read_text())
-        config = override if name == "config/paper.yaml" else merge(config, override)
-    return config
-
-
-def merge(base, over):
-    out = dict(base)
-    for k, v in over.items():
-        out[k] = merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
-    return out
+    """paper.yaml and the tiny test config override the default, as ``--configfile`` does."""
+    return spec.load_config(ROOT / name if name != "config.yaml" else None)
 
 
 CONFIGS = ["config.yaml", "config/paper.yaml", "tests/data/config_tiny.yaml"]

@@ -59,11 +59,9 @@ def _record(args, kind):
 
 
 def _list(args):
-    import yaml
-
     from . import spec
 
-    config = yaml.safe_load(open(args.config or spec.ROOT / "config" / "config.yaml"))
+    config = spec.load_config(args.config)
     spec.validate_config(config, spec.ROOT / "config" / "schema.yaml")
     papers, runs = spec.registry(config)
     for run in runs:

@@ -32,13 +32,10 @@ def remove(paths) -> None:
 
 def record(kind: str, paper: str, name: str, config_path: str | None = None, config: dict | None = None) -> dict:
     """The JSON record of run/target ``name`` of ``paper`` from a configuration (by hand, not from a rule)."""
-    import yaml
-
     from . import spec
 
     if config is None:
-        config_path = config_path or str(spec.ROOT / "config" / "config.yaml")
-        config = yaml.safe_load(Path(config_path).read_text())
+        config = spec.load_config(config_path)
     spec.validate_config(config, spec.ROOT / "config" / "schema.yaml")
     papers, runs = spec.registry(config)
     paths = config["paths"]

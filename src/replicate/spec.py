@@ -13,7 +13,6 @@ This module imports no torch (nor anything heavy): Snakemake reads it at parse t
 from __future__ import annotations
 
 import importlib
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,6 +184,23 @@ class Context:
         if run.name in self.shared and self.shared[run.name].call() != run.call():
             raise ConfigError(f"shared run {run.name!r} is declared twice with different settings")
         return self.shared.setdefault(run.name, run)
+
+
+def merge(base: dict, over: dict) -> dict:
+    """``over`` on top of ``base``, key by key (as Snakemake's ``--configfile`` updates the default)."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+    return out
+
+
+def load_config(*files) -> dict:
+    """config/config.yaml with each of ``files`` merged on top, as ``snakemake --configfile FILE`` does."""
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    for f in files:
+        if f and Path(f).resolve() != (ROOT / "config" / "config.yaml").resolve():
+            config = merge(config, yaml.safe_load(Path(f).read_text()) or {})
+    return config
 
 
 def check_assets(config: dict) -> None:
