@@ -10,7 +10,7 @@ try:
     S.check_assets(config)
     PAPERS, RUNS = S.registry(config)
 except S.ConfigError as _err:
-    sys.exit(f"{_err}\n(configuration: {', '.join(workflow.configfiles) or 'config/config.yaml'})")
+    sys.exit(f"{_err}\n(configuration: {', '.join(map(str, workflow.configfiles)) or 'config/config.yaml'})")
 
 CTX = S.Context(config)
 DATA, MODELS, RESULTS, FIGURES, LOGS = CTX.DATA, CTX.MODELS, CTX.RESULTS, CTX.FIGURES, CTX.LOGS

@@ -114,7 +114,7 @@ def test_michel_bad_config(wf, override, words):
 def test_michel_fig2_can_be_switched_off(wf):
     res = run_with(wf, {"michel2019": {"fig2": None}}, "nofig2")
     assert res.returncode == 0, (res.stdout + res.stderr)[-2000:]
-    assert "michel_domains" not in res.stdout + res.stderr
+    assert "michel2019_domains" not in res.stdout + res.stderr
 
 
 def test_paper_scale_framenet_dry_run_needs_no_data(wf):
