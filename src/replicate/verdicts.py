@@ -6,6 +6,8 @@ A claim is data, in the paper's ``printed.yaml`` under its target::
       where: Table 1                       # where the printed value stands in the paper
       marker: unverified                   # exact / approx / unverified (the card's marker)
       statement: "mean rho over L4-L6: ..."  # what the paper printed (the scorecard's paper column)
+      explanation: >                       # what was run, the choices the paper leaves open, why a stand-in
+        ...
       values: {...}                        # the printed numbers a target function reads
       claim:
         kind: compare                      # compare | qualitative | untestable
@@ -100,7 +102,7 @@ def judge(entry: dict, result: dict | None = None, not_run: str | None = None) -
     check_entry("claim", entry)
     claim = entry["claim"]
     row = {"paper": entry.get("statement", ""), "marker": entry["marker"], "where": entry.get("where", ""),
-           "finding": claim.get("finding", "")}
+           "finding": claim.get("finding", ""), "explanation": " ".join(str(entry.get("explanation", "")).split())}
     if not_run is not None:
         return {**row, "ours": "", "verdict": "not run", "detail": not_run}
     result = result or {}
