@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from replicate.instrument import Instrument
+from replicate.methods import stats
 
 
 def make_batches(tok, pairs: list[tuple[str, int]], max_length: int = 128, batch_size: int = 32) -> list[dict]:
@@ -101,21 +102,15 @@ def accuracy(logits: torch.Tensor, labels: np.ndarray) -> float:
 
 
 def mcc(logits: torch.Tensor, labels: np.ndarray) -> float:
-    """Matthews correlation of the predicted classes (CoLA's metric); 0 when undefined."""
-    pred = logits.argmax(-1).numpy()
-    classes = np.union1d(pred, labels)
-    c = np.array([[np.sum((labels == a) & (pred == b)) for b in classes] for a in classes], dtype=float)
-    t, p, n, correct = c.sum(1), c.sum(0), c.sum(), np.trace(c)
-    den = np.sqrt((n * n - p @ p) * (n * n - t @ t))
-    return float((correct * n - t @ p) / den) if den > 0 else 0.0
+    """Matthews correlation of the predicted classes (CoLA's metric); 0 when undefined
+    (:func:`replicate.methods.stats.mcc`)."""
+    return stats.mcc(labels, logits.argmax(-1).numpy())
 
 
 def f1(logits: torch.Tensor, labels: np.ndarray) -> float:
-    """F1 of the positive class 1 (MRPC's metric); 0 when there is no true or predicted positive."""
-    pred = logits.argmax(-1).numpy()
-    tp = float(np.sum((pred == 1) & (labels == 1)))
-    denom = float(np.sum(pred == 1) + np.sum(labels == 1))
-    return 2 * tp / denom if denom else 0.0
+    """F1 of the positive class 1 (MRPC's metric); 0 when there is no true or predicted positive
+    (:func:`replicate.methods.stats.f1`, ``average="binary"``)."""
+    return stats.f1(labels, logits.argmax(-1).numpy(), "binary")
 
 
 def log_likelihood(logits: torch.Tensor, labels: np.ndarray) -> float:
@@ -126,11 +121,9 @@ def log_likelihood(logits: torch.Tensor, labels: np.ndarray) -> float:
 
 def corr(logits: torch.Tensor, labels: np.ndarray) -> float:
     """STS-B's metric for a regression head (one output): the mean of Pearson's r and Spearman's
-    rho between the predicted and gold scores (:func:`replicate.stats.regression_scores`; 0 for
+    rho between the predicted and gold scores (:func:`replicate.methods.stats.regression_scores`; 0 for
     a constant prediction)."""
-    from replicate.methods.stats import regression_scores
-
-    return regression_scores(labels, logits[..., 0].double().numpy())["corr"]
+    return stats.regression_scores(labels, logits[..., 0].double().numpy())["corr"]
 
 
 METRICS = {"accuracy": accuracy, "mcc": mcc, "f1": f1, "log_likelihood": log_likelihood, "corr": corr}
@@ -488,10 +481,6 @@ def pruned_speedup(model, batches_by_size: dict[int, list[dict]], to_prune: dict
 
 
 def pearson(a, b) -> float:
-    """Pearson's r of two equally long vectors (flattened); 0 when one is constant."""
-    a, b = np.asarray(a, dtype=float).ravel(), np.asarray(b, dtype=float).ravel()
-    if a.shape != b.shape or a.size < 2:
-        raise ValueError(f"need two vectors of the same length >= 2, got {a.shape} and {b.shape}")
-    if np.ptp(a) == 0 or np.ptp(b) == 0:
-        return 0.0
-    return float(np.corrcoef(a, b)[0, 1])
+    """Pearson's r of two equally long vectors (flattened); 0 when one is constant
+    (:func:`replicate.methods.stats.pearson` with ``undefined=0``)."""
+    return stats.pearson(a, b, undefined=0.0)

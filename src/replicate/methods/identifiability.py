@@ -35,6 +35,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from replicate.methods import stats
+
 # ----------------------------------------------------------------------------- null space
 
 
@@ -244,17 +246,14 @@ def jensen_shannon(p: np.ndarray, q: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 def rowwise_pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson correlation between matching rows (last axis) of ``a`` and ``b``."""
-    a = a - a.mean(-1, keepdims=True)
-    b = b - b.mean(-1, keepdims=True)
-    den = np.sqrt((a * a).sum(-1) * (b * b).sum(-1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, (a * b).sum(-1) / den, np.nan)
+    """Pearson correlation between matching rows (last axis) of ``a`` and ``b``; NaN for a
+    constant row (:func:`replicate.methods.stats.pearson` along the last axis)."""
+    return stats.pearson(a, b, axis=-1)
 
 
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = np.ravel(a), np.ravel(b)
-    return float(rowwise_pearson(a[None], b[None])[0])
+    """Pearson correlation of the two arrays flattened; NaN when one is constant."""
+    return stats.pearson(a, b)
 
 
 def offset_profile(matrix: np.ndarray, max_offset: int) -> np.ndarray:

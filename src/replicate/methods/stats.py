@@ -1,6 +1,9 @@
-"""Rank correlation per example, then mean ± std over examples (Abnar & Zuidema 2020, Tables 1-3)."""
+"""Statistics shared by the papers: correlations (Spearman per example, then mean ± std over examples,
+Abnar & Zuidema 2020, Tables 1-3; Pearson), and the GLUE scores of class and regression predictions."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from scipy import stats
@@ -33,6 +36,33 @@ def spearman(a, b, method: str = "scipy") -> float:
     return float(1.0 - 6.0 * np.sum(d**2) / (n * (n**2 - 1)))
 
 
+def pearson(a, b, axis: int | None = None, undefined: float = math.nan):
+    """Pearson's r, ``Σ (a - ā)(b - b̄) / sqrt(Σ (a - ā)² Σ (b - b̄)²)``.
+
+    ``axis=None``: of the two arrays flattened (they must hold as many values), a float;
+    ``axis=k``: along axis ``k`` of two equally shaped arrays (e.g. one r per attention row), an
+    array.  ``undefined``: the value where r is undefined, a constant vector (fewer than two
+    distinct values): NaN (the default; Brunner's and Pascual's row-wise r, averaged with
+    ``nanmean``) or 0 (no linear association, as the head-masking correlations count it).
+
+    Equal to ``scipy.stats.pearsonr`` to ~1e-15 (tested); written out because its last bits are
+    those of the committed full-precision csvs (scipy's rescaled sums differ in the last bit).
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if axis is None:
+        if a.size != b.size or a.size == 0:
+            raise ValueError(f"need two vectors of the same length, got {a.shape} and {b.shape}")
+        return float(pearson(a.ravel(), b.ravel(), axis=-1, undefined=undefined))
+    if a.shape != b.shape:
+        raise ValueError(f"need two arrays of the same shape, got {a.shape} and {b.shape}")
+    constant = (np.ptp(a, axis=axis) == 0) | (np.ptp(b, axis=axis) == 0)
+    a = a - a.mean(axis, keepdims=True)
+    b = b - b.mean(axis, keepdims=True)
+    den = np.sqrt((a * a).sum(axis) * (b * b).sum(axis))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((den > 0) & ~constant, (a * b).sum(axis) / den, undefined)
+
+
 def mean_std(values) -> tuple[float, float]:
     """Mean and population std (ddof=0, numpy's default, as the paper's tables)."""
     v = np.asarray(values, dtype=float)
@@ -59,9 +89,32 @@ def regression_scores(labels, predictions) -> dict[str, float]:
     if y.shape != p.shape or y.size < 2:
         raise ValueError(f"need labels and predictions of the same length >= 2, got {y.shape} and {p.shape}")
     defined = np.ptp(y) > 0 and np.ptp(p) > 0
-    pearson = float(stats.pearsonr(y, p).statistic) if defined else 0.0
+    r = float(stats.pearsonr(y, p).statistic) if defined else 0.0
     rho = float(stats.spearmanr(y, p).statistic) if defined else 0.0
-    return {"pearson": pearson, "spearman": rho, "corr": (pearson + rho) / 2, "mse": float(np.mean((y - p) ** 2))}
+    return {"pearson": r, "spearman": rho, "corr": (r + rho) / 2, "mse": float(np.mean((y - p) ** 2))}
+
+
+def f1(labels, predictions, average: str = "binary") -> float:
+    """F1 of class predictions (scikit-learn's ``f1_score``; 0 where undefined).
+
+    ``"binary"``: the positive class 1's F1, ``2 TP / (2 TP + FP + FN)``, whatever other labels
+    occur (GLUE's MRPC and QQP metric; 0 when class 1 is neither true nor predicted);
+    ``"macro"``: the unweighted mean of the per-class F1s.
+    """
+    from sklearn.metrics import f1_score
+
+    if average == "binary":
+        return float(f1_score(labels, predictions, labels=[1], average=None, zero_division=0)[0])
+    return float(f1_score(labels, predictions, average=average, zero_division=0))
+
+
+def mcc(labels, predictions) -> float:
+    """Matthews correlation of class predictions (CoLA's metric; scikit-learn's multiclass
+    ``matthews_corrcoef``, Gorodkin's R_K); 0 when undefined (one class only)."""
+    from sklearn.metrics import matthews_corrcoef
+
+    y, p = np.asarray(labels), np.asarray(predictions)
+    return float(matthews_corrcoef(y, p)) if len(np.unique(np.concatenate([y, p]))) > 1 else 0.0
 
 
 def task_scores(labels, predictions) -> dict[str, float]:
@@ -70,10 +123,6 @@ def task_scores(labels, predictions) -> dict[str, float]:
     F1 is the positive class's (label 1) for two classes, as GLUE scores MRPC and QQP, and the
     macro average otherwise.
     """
-    from sklearn.metrics import f1_score, matthews_corrcoef
-
     y, p = np.asarray(labels), np.asarray(predictions)
     binary = set(np.unique(y)) <= {0, 1}
-    return {"accuracy": float((y == p).mean()),
-            "f1": float(f1_score(y, p, average="binary" if binary else "macro", zero_division=0)),
-            "mcc": float(matthews_corrcoef(y, p)) if len(np.unique(np.concatenate([y, p]))) > 1 else 0.0}
+    return {"accuracy": float((y == p).mean()), "f1": f1(y, p, "binary" if binary else "macro"), "mcc": mcc(y, p)}

@@ -234,7 +234,7 @@ def finetune_classifier(model_spec: dict, data_dir, params: dict, out_dir) -> di
     import json
     from pathlib import Path
 
-    from replicate.models.sva_transformer import sources
+    from replicate.data import sources
     from replicate.data.prepare import read_sentences
     from replicate.methods.stats import regression_scores, task_scores
 
