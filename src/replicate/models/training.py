@@ -177,7 +177,7 @@ def train_agreement_classifier(data_dir, params: dict, out_dir) -> dict:
     import json
     from pathlib import Path
 
-    from replicate.models.sva_transformer import agreement
+    from replicate.data import agreement
     from replicate.models.sva_transformer import CLSEncoderClassifier, EncoderConfig
 
     data_dir = Path(data_dir)
