@@ -25,3 +25,4 @@ rule all:
     input:
         SCORECARD,
         TARGET_OUTPUTS,  # verdicts included (not committed: a fresh clone still runs every target)
+        REPORT_PAGES,  # the report's first page (snakemake --report report.html)

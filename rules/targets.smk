@@ -7,7 +7,8 @@ for _paper in PAPERS.values():
         if "png" in _out:
             _out["png"] = report(_out["png"], caption=os.path.abspath(_out["caption"]),
                                  category=_paper.key, subcategory=_t.id,
-                                 labels={"target": f"{_paper.key}/{_t.id}", "model": _t.model or "-"})
+                                 labels={"target": f"{_paper.key}/{_t.id}", "model": _t.model or "-",
+                                         "method": _t.method or "-"})
 
         rule:
             name:

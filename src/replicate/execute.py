@@ -83,6 +83,10 @@ def target(paper: str, tid: str, call: dict) -> dict:
             row = judge(entry, result)
         write_json(out["verdict"], {"paper_key": paper, "target": tid, "model": call.get("model", ""),
                                     "data": call.get("data", ""), **row})
+        if "caption" in out:
+            from .report import write_caption
+
+            write_caption(out["caption"], paper, tid, row, call)
     except BaseException:
         remove(out.values())
         raise

@@ -74,6 +74,7 @@ class Target:
     extra: dict = field(default_factory=dict)  # further outputs, name -> path (e.g. a summary csv)
     model: str = ""  # scorecard notes: the model and the data behind our number
     data: str = ""
+    method: str = ""  # report label: the method(s) the target shows
     not_run: str | None = None
     threads: int = 1
     mem_mb: int = 2000
@@ -90,7 +91,7 @@ class Target:
     def call(self, figures: str, results: str) -> dict:
         return {"func": self.func, "args": self.args if self.args is not None else self.inputs,
                 "outputs": self.outputs(figures, results), "params": self.params, "model": self.model,
-                "data": self.data, "not_run": self.not_run}
+                "data": self.data, "method": self.method, "not_run": self.not_run}
 
 
 @dataclass
