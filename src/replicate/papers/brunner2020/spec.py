@@ -24,8 +24,9 @@ def declare(ctx) -> Paper:
                 f"Wikipedia sentence pairs (gensim sample, spaCy split), the pair nearest {params['example_tokens']} tokens")
         extra = {"rows": f"{ctx.FIGURES}/{KEY}/nullspace_rows.csv"} if tid == "nullspace" else {}
         targets.append(Target(tid, func=f"replicate.papers.{KEY}.targets:{tid}", inputs={"pairs": pairs},
-                              params=params, extra=extra, model=note, data=data))
+                              params={**params, "note": f"{note}; {data}"}, extra=extra, model=note, data=data))
     for tid in HTA_TARGETS:
+        data = shared.hta_note(ctx)
         targets.append(Target(tid, func=f"replicate.papers.{KEY}.targets:{tid}", inputs={"hta": hta},
-                              params=dict(cfg.get(tid, {})), model=note, data=shared.hta_note(ctx)))
+                              params={**cfg.get(tid, {}), "note": f"{note}; {data}"}, model=note, data=data))
     return Paper(KEY, TITLE, runs=[], targets=targets)

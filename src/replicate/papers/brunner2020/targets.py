@@ -67,10 +67,8 @@ def nullspace(args, params, out, entry) -> dict:
     alt_df = pd.DataFrame(alt_rows)
     alt_df.to_csv(out["rows"], index=False)
 
-    plots.style()
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [1, 1.4]})
+    fig, axes = plots.panels(2, 5.5, 3.8, gridspec_kw={"width_ratios": [1, 1.4]})
+    axes = axes[0]
     ax = axes[0]
     per = df.groupby(["n_tokens", "layer"]).null_dim.agg(["min", "max"]).reset_index()
     for layer, g in per.groupby("layer"):
@@ -92,9 +90,7 @@ def nullspace(args, params, out, entry) -> dict:
     ax.set_title(f"(b) layer {params['show'][0]} head {params['show'][1]}, query {q} ({tokens[q]!r}), "
                  f"d_s = {len(a)}", fontsize=10)
     ax.legend(fontsize=7)
-    fig.suptitle(f"{KEY}/nullspace: non-identifiability of attention, MiniLM, {len(pairs)} Wikipedia sentence pairs",
-                 fontsize=10)
-    plots.save(fig, png)
+    plots.finish(fig, png, f"{KEY}/nullspace: non-identifiability of attention, {len(pairs)} sentence pairs", params["note"])
 
     long = df[df.n_tokens > d_v]
     at_bound = float((df.null_dim == df.lower_bound).mean())
@@ -153,10 +149,8 @@ def fig1(args, params, out, entry) -> dict:
     table = table[["panel", "n_tokens", "layer", "head", "type", "pearson", "pearson_rowwise", "raw", "effective"]]
     table.to_csv(csv, index=False)
 
-    plots.style()
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+    fig, axes = plots.panels(3, 14 / 3, 3.8)
+    axes = axes[0]
     ax = axes[0]
     ax.plot(corr.n_tokens, corr.pearson, ".", ms=2, alpha=0.15, color="grey")
     ax.plot(by_len.n_tokens, by_len.pearson, "-o", ms=3, label="mean over heads (matrix r)")
@@ -179,8 +173,8 @@ def fig1(args, params, out, entry) -> dict:
     ymax = max(axes[1].get_ylim()[1], axes[2].get_ylim()[1])
     axes[1].set_ylim(ymin, ymax)
     axes[2].set_ylim(ymin, ymax)
-    fig.suptitle(f"{KEY}/fig1: MiniLM (d_v = {d_v}), {len(pairs)} Wikipedia sentence pairs, float64 SVD", fontsize=10)
-    plots.save(fig, png)
+    plots.finish(fig, png, f"{KEY}/fig1: raw vs effective attention (d_v = {d_v}), {len(pairs)} sentence pairs, float64 SVD",
+                 params["note"])
 
     short = corr[corr.n_tokens <= d_v].pearson
     long_ = by_len[by_len.n_tokens > d_v]
@@ -215,19 +209,17 @@ def fig6(args, params, out, entry) -> dict:
     pd.DataFrame({"query": q.ravel(), "key": k.ravel(), "query_token": np.array(tokens)[q.ravel()],
                   "key_token": np.array(tokens)[k.ravel()], "raw": raw.ravel(), "effective": e.ravel(),
                   "null": n.ravel()}).to_csv(csv, index=False)
-    plots.style()
-    import matplotlib.pyplot as plt
     import seaborn as sns
 
-    fig, axes = plt.subplots(3, 1, figsize=(7, 19))
+    fig, axes = plots.panels(1, 7, 19 / 3, n_rows=3)
+    axes = axes[:, 0]
     for ax, m, title in ((axes[0], raw, "raw attention"), (axes[1], e, "effective attention"), (axes[2], n, "null attention")):
         lim = float(np.abs(m).max())
         sns.heatmap(m, ax=ax, cmap="RdBu_r", vmin=-lim, vmax=lim, xticklabels=tokens, yticklabels=tokens, square=True,
                     cbar_kws={"shrink": 0.6})
         ax.tick_params(labelsize=5)
         ax.set_title(f"{title} (layer {layer}, head {head})", fontsize=10)
-    fig.suptitle(f"{KEY}/fig6: MiniLM, d_s = {t}, dim LN = {int(dims[head - 1])}", fontsize=10)
-    plots.save(fig, png)
+    plots.finish(fig, png, f"{KEY}/fig6: d_s = {t}, dim LN = {int(dims[head - 1])}", params["note"], width=70)
     sep = [i for i, tt in enumerate(tokens) if tt == "[SEP]"]
     return {
         "values": {},
@@ -256,11 +248,10 @@ def fig3(args, params, out, entry) -> dict:
                             "q75_own": g.own.quantile(0.75).values,
                             "p_tilde_percent": 100 * g.own_not_max.mean().values, "n_tokens": g.size().values})
     summary.to_csv(csv, index=False)
-    plots.style()
-    import matplotlib.pyplot as plt
     import seaborn as sns
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, axes = plots.panels(2, 5, 3.8)
+    axes = axes[0]
     sns.boxplot(data=df, x="layer", y="own", ax=axes[0], color="#1f77b4", fliersize=1)
     for i, m in enumerate(summary.median_own):
         axes[0].text(i, m, f"{m:.2f}", ha="center", va="bottom", fontsize=7)
@@ -271,8 +262,7 @@ def fig3(args, params, out, entry) -> dict:
     axes[1].set_xlabel("layer")
     axes[1].set_ylabel("P~ (%)")
     axes[1].set_title("(b) tokens whose own input is not the top contributor", fontsize=10)
-    fig.suptitle(f"{KEY}/fig3: HTA, MiniLM, {len(data)} pairs, {method_note(probes)}", fontsize=9)
-    plots.save(fig, png)
+    plots.finish(fig, png, f"{KEY}/fig3: HTA, {len(data)} pairs, {method_note(probes)}", params["note"], width=110)
     med = summary.median_own.to_numpy()
     return {
         "values": {"median_own_first_layer": float(med[0]), "median_own_last_layer": float(med[-1])},
@@ -292,17 +282,14 @@ def fig4(args, params, out, entry) -> dict:
     layers = np.arange(1, mean.shape[0] + 1)
     pd.DataFrame([{"layer": int(l), "offset": int(o), "contribution": float(mean[i, j])}
                   for i, l in enumerate(layers) for j, o in enumerate(offsets)]).to_csv(csv, index=False)
-    plots.style()
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    fig, axes = plots.panels(1, 6.5, 3.8)
+    ax = axes[0, 0]
     for i, l in enumerate(layers):
         ax.plot(offsets, mean[i], "-o", ms=3, label=f"layer {l}")
     ax.set_xlabel("relative offset i - j (input i, hidden token j)")
     ax.set_ylabel("mean normalised contribution")
     ax.legend(fontsize=7, ncol=2)
-    ax.set_title(f"{KEY}/fig4: HTA by offset, MiniLM, {len(data)} pairs", fontsize=10)
-    plots.save(fig, png)
+    plots.finish(fig, png, f"{KEY}/fig4: HTA by offset, {len(data)} pairs", params["note"], width=80)
     near = (mean[:, k - 1] + mean[:, k + 1]) / 2
     far = (mean[:, 0] + mean[:, -1]) / 2
     return {
@@ -326,17 +313,14 @@ def fig5(args, params, out, entry) -> dict:
                              "share_of_tokens": float((types == t).mean())})
     df = pd.DataFrame(rows).groupby(["layer", "type"])[["contribution", "share_of_tokens"]].mean().reset_index()
     df.to_csv(csv, index=False)
-    plots.style()
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    fig, axes = plots.panels(1, 6.5, 3.8)
+    ax = axes[0, 0]
     for t, g in df.groupby("type"):
         ax.plot(g.layer, g.contribution, "-o", ms=3, label=f"{t} (share of tokens {g.share_of_tokens.iloc[0]:.2f})")
     ax.set_xlabel("layer")
     ax.set_ylabel("mean total contribution to a hidden token")
     ax.legend(fontsize=7)
-    ax.set_title(f"{KEY}/fig5: HTA of [CLS]/[SEP]/punctuation, MiniLM, {len(data)} pairs", fontsize=10)
-    plots.save(fig, png)
+    plots.finish(fig, png, f"{KEY}/fig5: HTA of [CLS]/[SEP]/punctuation, {len(data)} pairs", params["note"], width=80)
     last = df[df.layer == df.layer.max()].set_index("type")
     return {
         "values": {},
@@ -414,12 +398,10 @@ def fig2(args, params, out, entry) -> dict:
     df.to_csv(csv, index=False)
     mean = df.groupby(["method", "loss", "distance", "candidates", "specials", "layer"], sort=False).rate.mean().reset_index()
 
-    plots.style()
-    import matplotlib.pyplot as plt
-
     colours = {"linear probe": "#1f77b4", "MLP probe": "#d62728", "naive (identity)": "#2ca02c",
                "least squares (reference)": "#7f7f7f"}
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), sharey=True)
+    fig, axes = plots.panels(2, 6, 4.6, sharey=True)
+    axes = axes[0]
     for ax, cand in zip(axes, ("same pair", "all test tokens")):
         sub = mean[(mean.candidates == cand) & (mean.specials == "included")]
         for (method, loss, distance), gg in sub.groupby(["method", "loss", "distance"], sort=False):
@@ -439,10 +421,9 @@ def fig2(args, params, out, entry) -> dict:
                  "> 90% up to the last layer,\nnaive NN collapses after the first layers", transform=axes[0].transAxes,
                  fontsize=7, va="bottom", bbox={"fc": "white", "ec": "grey", "alpha": 0.9})
     split = "70/15/15 split by pair" if params["folds"] == 1 else f"{params['folds']}-fold CV by pair"
-    fig.suptitle(f"{KEY}/fig2: token identifiability, MiniLM, {len(pairs)} Wikipedia pairs, {split} "
-                 f"({int(folds[0][2].sum())} test tokens)\nprobes per layer: Adam, early stopping (patience {params['patience']}) on "
-                 "a validation split; solid: cosine, dashed: L2 (loss and NN distance)", fontsize=9, y=1.04)
-    plots.save(fig, png)
+    plots.finish(fig, png, f"{KEY}/fig2: token identifiability, {len(pairs)} sentence pairs, {split} "
+                 f"({int(folds[0][2].sum())} test tokens)\nprobes per layer: Adam, early stopping (patience {params['patience']}) "
+                 "on a validation split; solid: cosine, dashed: L2 (loss and NN distance)", params["note"])
 
     main = mean[(mean.candidates == "all test tokens") & (mean.specials == "included")]
 
