@@ -1,53 +1,18 @@
-"""Pascual, Brunner & Wattenhofer (2021), Telling BERT's Full Story (EACL 2021, arXiv 2004.05916).
-
-Only the abstract is available (``shared/reference/pascual2021.md``): the data, the discrepancy
-measure and every number are [unverified], and all target IDs are suite-local placeholders.  The
-measures below (Jensen–Shannon divergence, Pearson r, top-1 agreement) are the card's
-*candidate* measures, named as such.  Attribution target: the head output A·V before W^O
-(32-d in MiniLM), ``||∂z_i / ∂e^0_j||_F`` normalised over j (HTA with the head output as the
-target), from the shared HTA run of ``brunner2020``.  Methods: ``identifiability``.
-
-table1 (Clark-style dependency probing, attention vs attribution; existence [unverified]): its
-own run (:func:`deps_run`) of the same two maps — attention and the head-output attribution of
-``identifiability.hta`` — on dependency-parsed sentences (spaCy silver parses of the Wikipedia
-pair sentences by default; gold UD English EWT trees when configured), turned into word-level
-maps and scored per relation with ``syntax`` (best single head, fixed-offset baseline).
-"""
+"""pascual2021 targets: ``fn(args, params, out, entry) -> result`` (see ``printed.yaml`` for the claims)."""
 
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pandas as pd
-import torch
 
-from replicate.methods import identifiability as idf
 from replicate import plots
+from replicate.methods import identifiability as idf
 from replicate.methods import syntax
-from replicate.data.prepare import read_deps
-from replicate.papers.brunner2020 import _method_note, _model, load_hta
+from replicate.runs.hta import load_hta, method_note
 
 KEY = "pascual2021"
-
-PAPER = {
-    "fig2": {
-        "what": "attention vs attribution discrepancy per layer and head",
-        "paper": "attention (local) and attribution of the head output to the input tokens (global) differ "
-                 "significantly ('significant discrepancy/mismatch') [exact, abstract]; measure and numbers "
-                 "[unverified], not available",
-    },
-    "fig4": {
-        "what": "relative-position (offset) profiles, attention vs attribution, per layer",
-        "paper": "'some patterns persist across all layers' [exact, abstract]; which ones [unverified]",
-    },
-    "fig3": {
-        "what": "[CLS]/[SEP]/punctuation mass, attention vs attribution, per head and layer",
-        "paper": "figure and numbers [unverified]; candidate reading: delimiter attention is not mirrored in "
-                 "the attribution [unverified]",
-    },
-}
 
 
 def _pairs(data):
@@ -56,8 +21,9 @@ def _pairs(data):
     return att, attr
 
 
-def fig2(hta_path, params, png, csv) -> dict:
-    data, probes = load_hta(hta_path)
+def fig2(args, params, out, entry) -> dict:
+    png, csv = out["png"], out["csv"]
+    data, probes = load_hta(args["hta"])
     att, attr = _pairs(data)
     jsd = np.mean([idf.jensen_shannon(a, b).mean(-1) for a, b in zip(att, attr)], 0)  # (L, H)
     r = np.mean([np.nanmean(idf.rowwise_pearson(a, b), -1) for a, b in zip(att, attr)], 0)
@@ -83,24 +49,23 @@ def fig2(hta_path, params, png, csv) -> dict:
     axes[1].set_title("(b) per-layer means [candidate measures]", fontsize=9)
     axes[1].legend(fontsize=7)
     fig.suptitle(f"{KEY}/fig2: MiniLM, {len(data)} pairs; attribution of head output A·V (before W^O); "
-                 f"{_method_note(probes)}", fontsize=8)
+                 f"{method_note(probes)}", fontsize=8)
     plots.save(fig, png)
     j = per.jsd.to_numpy()
-    ok = bool(j[0] == j.min()) and float(j[1:].mean()) > params["jsd_threshold"]
     return {
-        "paper": PAPER["fig2"]["paper"],
+        "values": {"jsd_layer1": float(j[0]), "jsd_min_upper_layers": float(j[1:].min()),
+                   "jsd_mean_upper_layers": float(j[1:].mean())},
         "ours": ("mean JSD per layer " + ", ".join(f"L{i + 1} {v:.3f}" for i, v in enumerate(j))
                  + "; Pearson " + ", ".join(f"L{i + 1} {v:.2f}" for i, v in enumerate(per.pearson))
                  + "; top-1 agreement " + ", ".join(f"L{i + 1} {v:.2f}" for i, v in enumerate(per.top1_agreement))),
-        "verdict": "reproduced" if ok else "not reproduced",
-        "detail": ("finding judged: attention and attribution agree best in layer 1 and differ beyond it (mean JSD of "
-                   f"layers 2-{len(j)} > {params['jsd_threshold']}); JSD/Pearson/top-1 are the card's candidate measures, the paper's "
+        "detail": (f"upper layers: 2-{len(j)}; JSD/Pearson/top-1 are the card's candidate measures, the paper's "
                    "measure is unverified"),
     }
 
 
-def fig4(hta_path, params, png, csv) -> dict:
-    data, probes = load_hta(hta_path)
+def fig4(args, params, out, entry) -> dict:
+    png, csv = out["png"], out["csv"]
+    data, probes = load_hta(args["hta"])
     k = params["max_offset"]
     att, attr = _pairs(data)
     p_att = np.mean([idf.offset_profile(a, k) for a in att], 0)  # (L, H, 2k+1)
@@ -135,24 +100,23 @@ def fig4(hta_path, params, png, csv) -> dict:
         ax.set_title(f"{title}, mean over heads", fontsize=10)
     axes[0].set_ylabel("mean mass")
     axes[0].legend(fontsize=7)
-    fig.suptitle(f"{KEY}/fig4: offset profiles, MiniLM, {len(data)} pairs; {_method_note(probes)}", fontsize=8)
+    fig.suptitle(f"{KEY}/fig4: offset profiles, MiniLM, {len(data)} pairs; {method_note(probes)}", fontsize=8)
     plots.save(fig, png)
     persists = [f for f in found if f[5] == {"previous": -1, "self": 0, "next": 1}[f[2]]]
     by_layer = sorted({f[0] for f in persists})
-    ok = len(found) > 0 and len(persists) > 0 and (max(by_layer) if by_layer else 0) >= n_layers - 1
     return {
-        "paper": PAPER["fig4"]["paper"],
+        "values": {"positional_heads": len(found), "persisting_heads": len(persists),
+                   "last_persisting_layer_from_top": n_layers - (max(by_layer) if by_layer else 0)},
         "ours": (f"{len(found)} positional heads by attention (>0.5 at offset -1/0/+1); attribution keeps the same "
                  f"peak offset in {len(persists)} of them, in layers {by_layer}: "
                  + "; ".join(f"L{l}H{h} {n} att {a:.2f} attr {b:.2f}" for l, h, n, a, b, _ in persists[:8])),
-        "verdict": "reproduced" if ok else "not reproduced",
-        "detail": ("finding judged: a positional pattern (previous/self/next) of the attention is still the peak "
-                   "of the attribution in the last layers; which patterns the paper found is unverified"),
+        "detail": f"{n_layers} layers; which patterns the paper found is unverified",
     }
 
 
-def fig3(hta_path, params, png, csv) -> dict:
-    data, probes = load_hta(hta_path)
+def fig3(args, params, out, entry) -> dict:
+    png, csv = out["png"], out["csv"]
+    data, probes = load_hta(args["hta"])
     rows = []
     for ex, d in enumerate(data):
         types = idf.token_types(d["tokens"])
@@ -178,17 +142,16 @@ def fig3(hta_path, params, png, csv) -> dict:
         ax.set_ylabel("attribution mass")
         ax.set_title(t, fontsize=10)
     fig.colorbar(sc, ax=axes[-1], label="layer")
-    fig.suptitle(f"{KEY}/fig3: per head, MiniLM, {len(data)} pairs; {_method_note(probes)}", fontsize=8)
+    fig.suptitle(f"{KEY}/fig3: per head, MiniLM, {len(data)} pairs; {method_note(probes)}", fontsize=8)
     plots.save(fig, png)
     tot = df.groupby("type")[["attention", "attribution"]].mean()
     top = df[df.type == "[CLS]"].sort_values("attention").iloc[-1]
     return {
-        "paper": PAPER["fig3"]["paper"],
+        "values": {},
         "ours": ("mean mass attention vs attribution: " + ", ".join(
             f"{t} {tot.loc[t, 'attention']:.3f} vs {tot.loc[t, 'attribution']:.3f}" for t in tot.index)
                  + f"; most [CLS]-attending head L{int(top.layer)}H{int(top['head'])}: {top.attention:.2f} vs "
                    f"{top.attribution:.2f}"),
-        "verdict": "qualitative",
         "detail": "figure content unverified; no reference numbers",
     }
 
@@ -205,8 +168,9 @@ def _example_heads(data):
     return [(name, int(l), int(h)) for name, (l, h) in picks.items()]
 
 
-def fig1(hta_path, params, png, csv) -> dict:
-    data, probes = load_hta(hta_path)
+def fig1(args, params, out, entry) -> dict:
+    png, csv = out["png"], out["csv"]
+    data, probes = load_hta(args["hta"])
     d = data[0]
     heads = _example_heads(data)
     tokens = d["tokens"]
@@ -230,19 +194,19 @@ def fig1(hta_path, params, png, csv) -> dict:
             axes[r, c].tick_params(labelsize=4)
             axes[r, c].set_title(f"L{l + 1}H{h + 1} ({name}): {what}", fontsize=8)
     fig.suptitle(f"{KEY}/fig1: attention vs head-output attribution, MiniLM, one Wikipedia pair; "
-                 f"{_method_note(probes)}", fontsize=8)
+                 f"{method_note(probes)}", fontsize=8)
     plots.save(fig, png)
     jsd = {name: float(idf.jensen_shannon(d["attention"][l, h], d["heads"][l, h]).mean()) for name, l, h in heads}
     return {
-        "paper": "example attention vs attribution maps; existence and heads [unverified]",
+        "values": {},
         "ours": "JSD on this example: " + ", ".join(f"L{l + 1}H{h + 1} ({n}) {jsd[n]:.3f}" for n, l, h in heads),
-        "verdict": "qualitative",
         "detail": "heads picked by their attention pattern over the HTA pairs",
     }
 
 
-def fig5(hta_path, params, png, csv) -> dict:
-    data, probes = load_hta(hta_path)
+def fig5(args, params, out, entry) -> dict:
+    png, csv = out["png"], out["csv"]
+    data, probes = load_hta(args["hta"])
     k = params["max_offset"]
     att = np.mean([idf.offset_profile(d["attention"], k) for d in data], 0)
     attr = np.mean([idf.offset_profile(d["heads"], k) for d in data], 0)
@@ -263,59 +227,14 @@ def fig5(hta_path, params, png, csv) -> dict:
             ax.tick_params(labelsize=5)
     axes[0, 0].legend(fontsize=5)
     fig.suptitle(f"{KEY}/fig5: offset profile of every head, attention (solid) vs attribution (dashed); "
-                 f"{_method_note(probes)}", fontsize=8)
+                 f"{method_note(probes)}", fontsize=8)
     plots.save(fig, png)
     return {
-        "paper": "appendix grids of all heads; existence [unverified]",
+        "values": {},
         "ours": f"{n_layers * n_heads} heads; mean |attention - attribution| over offsets "
                 f"{float(np.abs(att - attr).mean()):.3f}",
-        "verdict": "qualitative",
         "detail": "head grid drawn as offset profiles (not full maps) to stay readable",
     }
-
-
-# ----------------------------------------------------------------------------- table1: dependency probing
-
-
-def _select_sentences(tok, sentences, params):
-    """``n_sentences`` parsed sentences (a seeded random choice, kept in file order) with at least
-    ``min_words`` words and at most ``max_tokens`` WordPiece tokens as ``[CLS] words [SEP]``."""
-    ok = []
-    for k, sent in enumerate(sentences):
-        if len(sent["words"]) < params["min_words"]:
-            continue
-        enc = tok(sent["words"], is_split_into_words=True)
-        ids = [w for w in enc.word_ids() if w is not None]
-        if len(enc["input_ids"]) <= params["max_tokens"] and len(set(ids)) == len(sent["words"]):
-            ok.append(k)
-    if not ok:
-        raise ValueError(f"no parsed sentence has >= {params['min_words']} words and <= {params['max_tokens']} tokens")
-    rng = np.random.default_rng(params["seed"])
-    chosen = sorted(rng.choice(ok, size=min(params["n_sentences"], len(ok)), replace=False))
-    return [sentences[k] for k in chosen]
-
-
-def deps_run(deps_path, params, out_npz) -> dict:
-    """Word-level attention and head-output attribution maps (L, H, W, W) of the selected parsed
-    sentences (one unpadded ``[CLS] sentence [SEP]`` each): one npz."""
-    torch.manual_seed(params["seed"])
-    tok, model, inst = _model(params)
-    sents = _select_sentences(tok, read_deps(deps_path), params)
-    store, seconds = {}, []
-    for ex, sent in enumerate(sents):
-        enc = tok(sent["words"], is_split_into_words=True, return_tensors="pt")
-        ids, word_ids = enc["input_ids"][0], enc.word_ids(0)
-        t0 = time.perf_counter()
-        _, heads, _ = idf.hta(model, inst, ids, probes=params["probes"], chunk=params["chunk"], seed=params["seed"] + ex)
-        seconds.append(time.perf_counter() - t0)
-        att, _, _ = idf.attention_and_values(model, inst, ids)
-        store[f"attention_{ex}"] = syntax.word_level(att.double().numpy(), word_ids).astype(np.float32)
-        store[f"attribution_{ex}"] = syntax.word_level(heads, word_ids).astype(np.float32)
-        print(f"sentence {ex}: {len(sent['words'])} words, {len(ids)} tokens, {seconds[-1]:.1f} s", flush=True)
-    np.savez_compressed(out_npz, n=len(sents), probes=-1 if params["probes"] is None else params["probes"],
-                        sentences=np.array(json.dumps(sents)), **store)
-    return {"sentences": len(sents), "words": int(sum(len(s["words"]) for s in sents)),
-            "seconds_per_sentence": float(np.mean(seconds))}
 
 
 def _load_deps(path):
@@ -325,8 +244,9 @@ def _load_deps(path):
             [z[f"attribution_{i}"].astype(np.float64) for i in range(n)], json.loads(str(z["sentences"])), int(z["probes"]))
 
 
-def table1(deps_path, params, png, csv) -> dict:
-    att, attr, sents, probes = _load_deps(deps_path)
+def table1(args, params, out, entry) -> dict:
+    png, csv = out["png"], out["csv"]
+    att, attr, sents, probes = _load_deps(args["deps"])
     k = params["min_count"]
     best = {name: syntax.best_heads(syntax.relation_accuracy([syntax.head_predictions(m) for m in maps], sents, k))
             for name, maps in (("attention", att), ("attribution", attr))}
@@ -363,7 +283,7 @@ def table1(deps_path, params, png, csv) -> dict:
     ax.set_xlabel("accuracy at pointing from the dependent to its head (word level)")
     ax.legend(fontsize=7, loc="lower right")
     ax.set_title(f"{KEY}/table1: best single head per relation, MiniLM, {len(sents)} sentences, {params['parse_note']}\n"
-                 f"paper: no numbers available, table existence [unverified]; attribution: {_method_note(probes)}",
+                 f"paper: no numbers available, table existence [unverified]; attribution: {method_note(probes)}",
                  fontsize=8)
     plots.save(fig, png)
 
@@ -372,8 +292,7 @@ def table1(deps_path, params, png, csv) -> dict:
     wins = {name: int((per[f"{name}_accuracy"] > per.baseline_accuracy).sum()) for name in ("attention", "attribution")}
     att_better = int((per.attention_accuracy > per.attribution_accuracy).sum())
     return {
-        "paper": "dependency probing, attention vs attribution (Clark-style best head per relation); existence and "
-                 "numbers [unverified], not available (card §0, placeholder ID)",
+        "values": {},
         "ours": (f"best head, all {allr.n_arcs} arcs: attention {allr.attention_accuracy:.3f} "
                  f"(L{allr.attention_layer}H{allr.attention_head}), attribution {allr.attribution_accuracy:.3f} "
                  f"(L{allr.attribution_layer}H{allr.attribution_head}), fixed offset {allr.baseline_accuracy:.3f}; "
@@ -382,15 +301,11 @@ def table1(deps_path, params, png, csv) -> dict:
                  "attribution / offset baseline: "
                  + "; ".join(f"{r.relation} {r.attention_accuracy:.2f}/{r.attribution_accuracy:.2f}/{r.baseline_accuracy:.2f}"
                              for r in per.itertuples())),
-        "verdict": "qualitative",
         "detail": ("UNVERIFIED target: the card only guesses that the paper has such a table (Clark-style probing "
                    "on the PTB); no reference numbers, so nothing is judged. Per relation: attention / attribution "
                    "/ offset-baseline accuracy of the best single head (chosen and scored on the same sentences, as "
                    "Clark et al.); word-level maps as Clark et al. (sum over attended-to pieces, mean over attending "
                    "pieces; [CLS]/[SEP] dropped); the word itself is never predicted; attribution = "
-                   f"||d head output (A·V) / d e^0_j|| normalised over j ({_method_note(probes)}); relations with "
+                   f"||d head output (A·V) / d e^0_j|| normalised over j ({method_note(probes)}); relations with "
                    f">= {k} arcs; parses: {params['parse_note']}"),
     }
-
-
-NOT_RUN = {}

@@ -1,12 +1,4 @@
-"""Brunner et al. (2020), On Identifiability in Transformers (ICLR 2020, arXiv 1908.04211v4).
-
-Which methods, on which model and data, produce which target, and what the paper printed.
-The reference card (``shared/reference/brunner2020.md``) has no number from the body of the
-paper: only the abstracts and the appendix's probe set-up are available, and the figure contents
-are reconstructed ([unverified]).  So every ``paper`` cell below quotes the abstract's finding
-with its marker, and verdicts judge the finding.  Methods: ``identifiability`` (null space,
-effective attention, alternative attention rows, HTA).
-"""
+"""brunner2020 targets: ``fn(args, params, out, entry) -> result`` (see ``printed.yaml`` for the claims)."""
 
 from __future__ import annotations
 
@@ -16,75 +8,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from replicate.methods import identifiability as idf
 from replicate import plots
+from replicate.data.prepare import read_pairs
+from replicate.methods import identifiability as idf
 from replicate.methods import probing
-from replicate.data import sources
-from replicate.data.prepare import read_pairs, select_by_length
 from replicate.models.training import device
-from replicate.instrument import Instrument
+from replicate.runs.hta import load_hta, load_model, method_note, setup
+from replicate.runs.pairs import encode
 
 KEY = "brunner2020"
-
-# The paper's statements, with the card's marker (card §0, §1).  No printed numbers are available.
-PAPER = {
-    "nullspace": {
-        "what": "dimension of the left null space of the value-transformed input per head vs sequence length; "
-                "an alternative attention row with the same output",
-        "paper": "attention weights are non-identifiable for sequences longer than the head dimension "
-                 "(dim LN(T) >= d_s - d_v) [exact, v4 abstract; theorem in §3]; no plotted numbers available",
-    },
-    "fig1": {
-        "what": "raw vs effective attention: Pearson r against sequence length; mass on [CLS]/[SEP]/punctuation",
-        "paper": "no numbers available (panel contents [unverified]); expected r = 1 up to d_s = d_v, "
-                 "falling beyond; less effective than raw attention on delimiters [unverified]",
-    },
-    "fig6": {
-        "what": "example maps of raw (top), effective (middle) and null (bottom) attention",
-        "paper": "qualitative; caption [exact], maps not available",
-    },
-    "fig2": {
-        "what": "token identifiability rate per layer (linear/MLP probes, L2/cosine, naive NN)",
-        "paper": "identity kept 'to a large degree', 'mainly encoded in the angle', 'gradually decreases with "
-                 "depth' [exact, v4 abstract]; no numbers available",
-    },
-    "fig3": {
-        "what": "HTA own-token contribution per layer (box plots, medians) and P~ = % of tokens whose own "
-                "input is not the largest contributor",
-        "paper": "'strong mixing of input information' [exact, v4 abstract]; no v4 numbers available (v1's "
-                 "'median 7.5% in the last layer' is a different version and not compared)",
-    },
-    "fig4": {
-        "what": "HTA contribution by relative offset i - j per layer",
-        "paper": "aggregation is mostly local [unverified, from a summary]; no numbers available",
-    },
-    "fig5": {
-        "what": "HTA contribution of [CLS], [SEP] and punctuation across layers",
-        "paper": "existence of the figure [unverified]; no numbers available",
-    },
-}
-
-
-def _model(params):
-    tok, model = sources.load_hf(params["model"])
-    model = model.to(device())  # CUDA at paper scale; the embedded default runs on the CPU
-    return tok, model, Instrument(model)
-
-
-def _setup(pairs_path, params, seed: bool = True):
-    """Model, tokenizer and instrument, and the ``n_pairs`` pairs spread over the length range."""
-    if seed:
-        torch.manual_seed(params["seed"])
-    tok, model, inst = _model(params)
-    pairs = select_by_length(read_pairs(pairs_path), params["n_pairs"], params["min_tokens"], params["max_tokens"],
-                             params["seed"])
-    return tok, model, inst, pairs
-
-
-def _encode(tok, pair):
-    enc = tok(pair["s1"], pair["s2"], return_tensors="pt")
-    ids = enc["input_ids"][0]
-    return ids, tok.convert_ids_to_tokens(ids.tolist())
 
 
 def head_dim(model) -> int:
@@ -94,13 +26,14 @@ def head_dim(model) -> int:
 # ----------------------------------------------------------------------------- null space
 
 
-def nullspace(pairs_path, params, png, csv) -> dict:
-    tok, model, inst, pairs = _setup(pairs_path, params)
+def nullspace(args, params, out, entry) -> dict:
+    png, csv = out["png"], out["csv"]
+    tok, model, inst, pairs = setup(args["pairs"], params)
     d_v = head_dim(model)
     rows = []
     longest = max(pairs, key=lambda p: p["n_tokens"])
     for ex, pair in enumerate(pairs):
-        ids, _ = _encode(tok, pair)
+        ids, _ = encode(tok, pair)
         att, val, _ = idf.attention_and_values(model, inst, ids)
         t = ids.shape[0]
         for layer in range(att.shape[0]):
@@ -112,7 +45,7 @@ def nullspace(pairs_path, params, png, csv) -> dict:
     df.to_csv(csv, index=False)
 
     # alternative attention rows: every head of the longest example, one query row each
-    ids, tokens = _encode(tok, longest)
+    ids, tokens = encode(tok, longest)
     att, val, ctx = idf.attention_and_values(model, inst, ids)
     q = params["query"] if params["query"] < ids.shape[0] else ids.shape[0] // 2
     alt_rows, shown = [], None
@@ -132,12 +65,10 @@ def nullspace(pairs_path, params, png, csv) -> dict:
             if (layer + 1, h + 1) == tuple(params["show"]):
                 shown = (a.numpy(), alt.numpy())
     alt_df = pd.DataFrame(alt_rows)
-    alt_df.to_csv(str(csv).replace(".csv", "_rows.csv"), index=False)
+    alt_df.to_csv(out["rows"], index=False)
 
-    plots.style()
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [1, 1.4]})
+    fig, axes = plots.panels(2, 5.5, 3.8, gridspec_kw={"width_ratios": [1, 1.4]})
+    axes = axes[0]
     ax = axes[0]
     per = df.groupby(["n_tokens", "layer"]).null_dim.agg(["min", "max"]).reset_index()
     for layer, g in per.groupby("layer"):
@@ -159,19 +90,19 @@ def nullspace(pairs_path, params, png, csv) -> dict:
     ax.set_title(f"(b) layer {params['show'][0]} head {params['show'][1]}, query {q} ({tokens[q]!r}), "
                  f"d_s = {len(a)}", fontsize=10)
     ax.legend(fontsize=7)
-    fig.suptitle(f"{KEY}/nullspace: non-identifiability of attention, MiniLM, {len(pairs)} Wikipedia sentence pairs",
-                 fontsize=10)
-    plots.save(fig, png)
+    plots.finish(fig, png, f"{KEY}/nullspace: non-identifiability of attention, {len(pairs)} sentence pairs", params["note"])
 
     long = df[df.n_tokens > d_v]
     at_bound = float((df.null_dim == df.lower_bound).mean())
-    tol = params["output_tolerance"]
-    ok = (bool((df[df.n_tokens <= d_v].null_dim == 0).all()) and bool((long.null_dim >= long.lower_bound).all())
-          and bool((alt_df.min_entry >= 0).all()) and float(alt_df.sum_change.abs().max()) < 1e-12
-          and float((alt_df.max_output_error / alt_df.output_scale).max()) < tol and bool((alt_df.l1_change > 0.01).mean() >= 0.5))
     visible = int((alt_df.l1_change > 0.01).sum())
+    values = {"null_dim_zero_up_to_dv": bool((df[df.n_tokens <= d_v].null_dim == 0).all()),
+              "null_dim_at_least_bound": bool((long.null_dim >= long.lower_bound).all()),
+              "alternative_min_entry": float(alt_df.min_entry.min()),
+              "alternative_max_sum_change": float(alt_df.sum_change.abs().max()),
+              "alternative_max_rel_output_error": float((alt_df.max_output_error / alt_df.output_scale).max()),
+              "visible_change_share": float((alt_df.l1_change > 0.01).mean())}
     return {
-        "paper": PAPER["nullspace"]["paper"],
+        "values": values,
         "ours": (f"dim LN = 0 for all {int((df.n_tokens <= d_v).sum())} head-inputs with d_s <= {d_v}; "
                  f"= d_s - {d_v} for {at_bound:.1%} of all {len(df)} (every head full rank {d_v}); "
                  f"alternative rows for all {len(alt_df)} heads at d_s = {ids.shape[0]}: min entry "
@@ -179,7 +110,6 @@ def nullspace(pairs_path, params, png, csv) -> dict:
                  f"max rel. output error {(alt_df.max_output_error / alt_df.output_scale).max():.1e}, "
                  f"L1 change > 0.01 in {visible} of {len(alt_df)} heads (median {alt_df.l1_change.median():.2f}); attention on the least-attended key "
                  f"{alt_df.target_raw.mean():.1e} -> {alt_df.target_alternative.mean():.2f} (mean over heads)"),
-        "verdict": "reproduced" if ok else "not reproduced",
         "detail": "rank from the float64 SVD of V_h = E W_V + b (tolerance sigma_max * max(d_s, d_v) * float32 eps); "
                   "LN(V_h W_O,h) = LN(V_h) for full-row-rank W_O,h; alternative row = a + t*delta, "
                   "delta in LN ∩ 1^⊥ maximising the mass on the least-attended key (linear programme), "
@@ -192,12 +122,13 @@ def nullspace(pairs_path, params, png, csv) -> dict:
 # ----------------------------------------------------------------------------- effective attention
 
 
-def fig1(pairs_path, params, png, csv) -> dict:
-    tok, model, inst, pairs = _setup(pairs_path, params)
+def fig1(args, params, out, entry) -> dict:
+    png, csv = out["png"], out["csv"]
+    tok, model, inst, pairs = setup(args["pairs"], params)
     d_v = head_dim(model)
     corr, mass = [], []
     for ex, pair in enumerate(pairs):
-        ids, tokens = _encode(tok, pair)
+        ids, tokens = encode(tok, pair)
         types = idf.token_types(tokens)
         att, val, _ = idf.attention_and_values(model, inst, ids)
         for layer in range(att.shape[0]):
@@ -214,14 +145,12 @@ def fig1(pairs_path, params, png, csv) -> dict:
     corr, mass = pd.DataFrame(corr), pd.DataFrame(mass)
     by_len = corr.groupby("n_tokens")[["pearson", "pearson_rowwise"]].mean().reset_index()
     types = mass.groupby(["layer", "head", "type"])[["raw", "effective"]].mean().reset_index()
-    out = pd.concat([by_len.assign(panel="a"), types.assign(panel="bc")], ignore_index=True)
-    out = out[["panel", "n_tokens", "layer", "head", "type", "pearson", "pearson_rowwise", "raw", "effective"]]
-    out.to_csv(csv, index=False)
+    table = pd.concat([by_len.assign(panel="a"), types.assign(panel="bc")], ignore_index=True)
+    table = table[["panel", "n_tokens", "layer", "head", "type", "pearson", "pearson_rowwise", "raw", "effective"]]
+    table.to_csv(csv, index=False)
 
-    plots.style()
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+    fig, axes = plots.panels(3, 14 / 3, 3.8)
+    axes = axes[0]
     ax = axes[0]
     ax.plot(corr.n_tokens, corr.pearson, ".", ms=2, alpha=0.15, color="grey")
     ax.plot(by_len.n_tokens, by_len.pearson, "-o", ms=3, label="mean over heads (matrix r)")
@@ -244,33 +173,32 @@ def fig1(pairs_path, params, png, csv) -> dict:
     ymax = max(axes[1].get_ylim()[1], axes[2].get_ylim()[1])
     axes[1].set_ylim(ymin, ymax)
     axes[2].set_ylim(ymin, ymax)
-    fig.suptitle(f"{KEY}/fig1: MiniLM (d_v = {d_v}), {len(pairs)} Wikipedia sentence pairs, float64 SVD", fontsize=10)
-    plots.save(fig, png)
+    plots.finish(fig, png, f"{KEY}/fig1: raw vs effective attention (d_v = {d_v}), {len(pairs)} sentence pairs, float64 SVD",
+                 params["note"])
 
     short = corr[corr.n_tokens <= d_v].pearson
     long_ = by_len[by_len.n_tokens > d_v]
     rho = float(pd.Series(long_.n_tokens).corr(pd.Series(long_.pearson), method="spearman"))
     tot = types.groupby("type")[["raw", "effective"]].mean()
-    sep_lower = tot.loc["[SEP]", "effective"] < tot.loc["[SEP]", "raw"]
     cls_lower = tot.loc["[CLS]", "effective"] < tot.loc["[CLS]", "raw"]
-    ok = bool(short.min() > 1 - 1e-9) and rho < 0 and bool(sep_lower)
+    values = {"r_min_up_to_dv": float(short.min()), "spearman_r_length": rho,
+              "sep_raw": float(tot.loc["[SEP]", "raw"]), "sep_effective": float(tot.loc["[SEP]", "effective"])}
     return {
-        "paper": PAPER["fig1"]["paper"],
+        "values": values,
         "ours": (f"r = 1 (min {short.min():.6f}) for all {len(short)} head-inputs with d_s <= {d_v}; mean r "
                  f"{long_.pearson.iloc[0]:.3f} at d_s = {int(long_.n_tokens.iloc[0])} to {long_.pearson.iloc[-1]:.3f} "
                  f"at d_s = {int(long_.n_tokens.iloc[-1])} (Spearman with length {rho:.2f}); mean mass raw -> effective: "
                  + ", ".join(f"{t} {tot.loc[t, 'raw']:.3f} -> {tot.loc[t, 'effective']:.3f}" for t in tot.index)),
-        "verdict": "reproduced" if ok else "not reproduced",
-        "detail": ("finding judged: r = 1 up to d_v, falling with length beyond, less effective attention on [SEP]"
-                   f" ([CLS] lower too: {bool(cls_lower)}); reference numbers unavailable/unverified"),
+        "detail": f"[CLS] lower too: {bool(cls_lower)}; reference numbers unavailable/unverified",
     }
 
 
-def fig6(pairs_path, params, png, csv) -> dict:
-    tok, model, inst = _model(params)
-    pairs = read_pairs(pairs_path)
+def fig6(args, params, out, entry) -> dict:
+    png, csv = out["png"], out["csv"]
+    tok, model, inst = load_model(params)
+    pairs = read_pairs(args["pairs"])
     pair = min(pairs, key=lambda p: (abs(p["n_tokens"] - params["example_tokens"]), p["paragraph"]))
-    ids, tokens = _encode(tok, pair)
+    ids, tokens = encode(tok, pair)
     att, val, _ = idf.attention_and_values(model, inst, ids)
     layer, head = params["show"]
     eff, nul, dims = idf.effective_attention(att[layer - 1], val[layer - 1])
@@ -281,67 +209,30 @@ def fig6(pairs_path, params, png, csv) -> dict:
     pd.DataFrame({"query": q.ravel(), "key": k.ravel(), "query_token": np.array(tokens)[q.ravel()],
                   "key_token": np.array(tokens)[k.ravel()], "raw": raw.ravel(), "effective": e.ravel(),
                   "null": n.ravel()}).to_csv(csv, index=False)
-    plots.style()
-    import matplotlib.pyplot as plt
     import seaborn as sns
 
-    fig, axes = plt.subplots(3, 1, figsize=(7, 19))
+    fig, axes = plots.panels(1, 7, 19 / 3, n_rows=3)
+    axes = axes[:, 0]
     for ax, m, title in ((axes[0], raw, "raw attention"), (axes[1], e, "effective attention"), (axes[2], n, "null attention")):
         lim = float(np.abs(m).max())
         sns.heatmap(m, ax=ax, cmap="RdBu_r", vmin=-lim, vmax=lim, xticklabels=tokens, yticklabels=tokens, square=True,
                     cbar_kws={"shrink": 0.6})
         ax.tick_params(labelsize=5)
         ax.set_title(f"{title} (layer {layer}, head {head})", fontsize=10)
-    fig.suptitle(f"{KEY}/fig6: MiniLM, d_s = {t}, dim LN = {int(dims[head - 1])}", fontsize=10)
-    plots.save(fig, png)
+    plots.finish(fig, png, f"{KEY}/fig6: d_s = {t}, dim LN = {int(dims[head - 1])}", params["note"], width=70)
     sep = [i for i, tt in enumerate(tokens) if tt == "[SEP]"]
     return {
-        "paper": PAPER["fig6"]["paper"],
+        "values": {},
         "ours": (f"layer {layer} head {head}, d_s = {t}: mass on [SEP] raw {raw[:, sep].sum(1).mean():.3f}, "
                  f"effective {e[:, sep].sum(1).mean():.3f}; effective rows sum to {e.sum(1).min():.2f}..{e.sum(1).max():.2f}, "
                  f"min entry {e.min():.3f}"),
-        "verdict": "qualitative",
         "detail": "example maps; effective attention may be negative and rows need not sum to one (card §3)",
     }
 
 
-# ----------------------------------------------------------------------------- HTA
-
-
-def hta_run(pairs_path, params, out_npz) -> dict:
-    """HTA (hidden tokens) and head-output attribution for ``n_pairs`` short pairs: one npz."""
-    tok, model, inst, pairs = _setup(pairs_path, params)
-    store, seconds = {}, []
-    for ex, pair in enumerate(pairs):
-        ids, tokens = _encode(tok, pair)
-        t0 = time.perf_counter()
-        hidden, heads, _ = idf.hta(model, inst, ids, probes=params["probes"], chunk=params["chunk"],
-                                   seed=params["seed"] + ex)
-        seconds.append(time.perf_counter() - t0)
-        att, _, _ = idf.attention_and_values(model, inst, ids)
-        store[f"hidden_{ex}"] = hidden.astype(np.float32)
-        store[f"heads_{ex}"] = heads.astype(np.float32)
-        store[f"attention_{ex}"] = att.numpy().astype(np.float32)
-        store[f"tokens_{ex}"] = np.array(tokens)
-        print(f"pair {ex}: {len(tokens)} tokens, {seconds[-1]:.1f} s", flush=True)
-    np.savez_compressed(out_npz, n=len(pairs), probes=-1 if params["probes"] is None else params["probes"], **store)
-    return {"pairs": len(pairs), "seconds_per_pair": float(np.mean(seconds))}
-
-
-def load_hta(path):
-    z = np.load(path)
-    return [{"hidden": z[f"hidden_{i}"].astype(np.float64), "heads": z[f"heads_{i}"].astype(np.float64),
-             "attention": z[f"attention_{i}"].astype(np.float64), "tokens": list(z[f"tokens_{i}"])}
-            for i in range(int(z["n"]))], int(z["probes"])
-
-
-def _method_note(probes):
-    return ("exact Frobenius-norm Jacobians" if probes < 0 else
-            f"Hutchinson estimate of ||J||_F^2 with {probes} Rademacher probes per input token (forward mode, vmap)")
-
-
-def fig3(hta_path, params, png, csv) -> dict:
-    data, probes = load_hta(hta_path)
+def fig3(args, params, out, entry) -> dict:
+    png, csv = out["png"], out["csv"]
+    data, probes = load_hta(args["hta"])
     rows = []
     for ex, d in enumerate(data):
         h = d["hidden"]  # (L, T_out, T_in)
@@ -357,11 +248,10 @@ def fig3(hta_path, params, png, csv) -> dict:
                             "q75_own": g.own.quantile(0.75).values,
                             "p_tilde_percent": 100 * g.own_not_max.mean().values, "n_tokens": g.size().values})
     summary.to_csv(csv, index=False)
-    plots.style()
-    import matplotlib.pyplot as plt
     import seaborn as sns
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, axes = plots.panels(2, 5, 3.8)
+    axes = axes[0]
     sns.boxplot(data=df, x="layer", y="own", ax=axes[0], color="#1f77b4", fliersize=1)
     for i, m in enumerate(summary.median_own):
         axes[0].text(i, m, f"{m:.2f}", ha="center", va="bottom", fontsize=7)
@@ -372,22 +262,19 @@ def fig3(hta_path, params, png, csv) -> dict:
     axes[1].set_xlabel("layer")
     axes[1].set_ylabel("P~ (%)")
     axes[1].set_title("(b) tokens whose own input is not the top contributor", fontsize=10)
-    fig.suptitle(f"{KEY}/fig3: HTA, MiniLM, {len(data)} pairs, {_method_note(probes)}", fontsize=9)
-    plots.save(fig, png)
+    plots.finish(fig, png, f"{KEY}/fig3: HTA, {len(data)} pairs, {method_note(probes)}", params["note"], width=110)
     med = summary.median_own.to_numpy()
-    ok = med[-1] < med[0] and med[-1] < 0.5
     return {
-        "paper": PAPER["fig3"]["paper"],
+        "values": {"median_own_first_layer": float(med[0]), "median_own_last_layer": float(med[-1])},
         "ours": ("median own contribution per layer " + ", ".join(f"L{i + 1} {m:.3f}" for i, m in enumerate(med))
                  + "; P~ " + ", ".join(f"L{i + 1} {p:.1f}%" for i, p in enumerate(summary.p_tilde_percent))),
-        "verdict": "reproduced" if ok else "not reproduced",
-        "detail": ("finding judged: own-token share falls with depth and ends below 50% (strong mixing); "
-                   f"{_method_note(probes)}; reference numbers unavailable [unverified]"),
+        "detail": f"{method_note(probes)}; reference numbers unavailable [unverified]",
     }
 
 
-def fig4(hta_path, params, png, csv) -> dict:
-    data, probes = load_hta(hta_path)
+def fig4(args, params, out, entry) -> dict:
+    png, csv = out["png"], out["csv"]
+    data, probes = load_hta(args["hta"])
     k = params["max_offset"]
     prof = np.stack([idf.offset_profile(d["hidden"], k) for d in data])  # (N, L, 2k+1)
     mean = prof.mean(0)
@@ -395,32 +282,27 @@ def fig4(hta_path, params, png, csv) -> dict:
     layers = np.arange(1, mean.shape[0] + 1)
     pd.DataFrame([{"layer": int(l), "offset": int(o), "contribution": float(mean[i, j])}
                   for i, l in enumerate(layers) for j, o in enumerate(offsets)]).to_csv(csv, index=False)
-    plots.style()
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    fig, axes = plots.panels(1, 6.5, 3.8)
+    ax = axes[0, 0]
     for i, l in enumerate(layers):
         ax.plot(offsets, mean[i], "-o", ms=3, label=f"layer {l}")
     ax.set_xlabel("relative offset i - j (input i, hidden token j)")
     ax.set_ylabel("mean normalised contribution")
     ax.legend(fontsize=7, ncol=2)
-    ax.set_title(f"{KEY}/fig4: HTA by offset, MiniLM, {len(data)} pairs", fontsize=10)
-    plots.save(fig, png)
+    plots.finish(fig, png, f"{KEY}/fig4: HTA by offset, {len(data)} pairs", params["note"], width=80)
     near = (mean[:, k - 1] + mean[:, k + 1]) / 2
     far = (mean[:, 0] + mean[:, -1]) / 2
-    ok = bool((near > far).all())
     return {
-        "paper": PAPER["fig4"]["paper"],
+        "values": {"min_near_minus_far": float((near - far).min())},
         "ours": ("mean contribution at |offset| = 1 vs " + f"{k}: "
                  + ", ".join(f"L{l} {a:.3f} vs {b:.3f}" for l, a, b in zip(layers, near, far))),
-        "verdict": "reproduced" if ok else "not reproduced",
-        "detail": f"finding judged: neighbours (offset ±1) contribute more than distant tokens (±{k}) at every layer; "
-                  f"{_method_note(probes)}",
+        "detail": f"near: offset ±1, far: ±{k}; {method_note(probes)}",
     }
 
 
-def fig5(hta_path, params, png, csv) -> dict:
-    data, probes = load_hta(hta_path)
+def fig5(args, params, out, entry) -> dict:
+    png, csv = out["png"], out["csv"]
+    data, probes = load_hta(args["hta"])
     rows = []
     for ex, d in enumerate(data):
         types = np.array(idf.token_types(d["tokens"]))
@@ -431,24 +313,20 @@ def fig5(hta_path, params, png, csv) -> dict:
                              "share_of_tokens": float((types == t).mean())})
     df = pd.DataFrame(rows).groupby(["layer", "type"])[["contribution", "share_of_tokens"]].mean().reset_index()
     df.to_csv(csv, index=False)
-    plots.style()
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    fig, axes = plots.panels(1, 6.5, 3.8)
+    ax = axes[0, 0]
     for t, g in df.groupby("type"):
         ax.plot(g.layer, g.contribution, "-o", ms=3, label=f"{t} (share of tokens {g.share_of_tokens.iloc[0]:.2f})")
     ax.set_xlabel("layer")
     ax.set_ylabel("mean total contribution to a hidden token")
     ax.legend(fontsize=7)
-    ax.set_title(f"{KEY}/fig5: HTA of [CLS]/[SEP]/punctuation, MiniLM, {len(data)} pairs", fontsize=10)
-    plots.save(fig, png)
+    plots.finish(fig, png, f"{KEY}/fig5: HTA of [CLS]/[SEP]/punctuation, {len(data)} pairs", params["note"], width=80)
     last = df[df.layer == df.layer.max()].set_index("type")
     return {
-        "paper": PAPER["fig5"]["paper"],
+        "values": {},
         "ours": "last layer: " + ", ".join(f"{t} {last.loc[t, 'contribution']:.3f} (token share "
                                             f"{last.loc[t, 'share_of_tokens']:.3f})" for t in last.index),
-        "verdict": "qualitative",
-        "detail": f"figure existence unverified; {_method_note(probes)}",
+        "detail": f"figure existence unverified; {method_note(probes)}",
     }
 
 
@@ -465,7 +343,7 @@ def _hidden_states(tok, model, pairs):
     states, groups, special = [], [], []
     with torch.no_grad():
         for ex, pair in enumerate(pairs):
-            ids, tokens = _encode(tok, pair)
+            ids, tokens = encode(tok, pair)
             out = model(input_ids=ids[None].to(next(model.parameters()).device), output_hidden_states=True)
             states.append(torch.stack(out.hidden_states)[:, 0].cpu().double().numpy())  # (L+1, T, D)
             groups.append(np.full(ids.shape[0], ex))
@@ -483,8 +361,9 @@ def _rates(pred, target, groups, special, distance):
     return out
 
 
-def fig2(pairs_path, params, png, csv) -> dict:
-    tok, model, _, pairs = _setup(pairs_path, params, seed=False)
+def fig2(args, params, out, entry) -> dict:
+    png, csv = out["png"], out["csv"]
+    tok, model, _, pairs = setup(args["pairs"], params, seed=False)
     hs, groups, special = _hidden_states(tok, model, pairs)
     y = hs[0]  # input tokens e^0: token + position + segment embeddings after LayerNorm (card §4)
     n_layers = hs.shape[0] - 1
@@ -519,12 +398,10 @@ def fig2(pairs_path, params, png, csv) -> dict:
     df.to_csv(csv, index=False)
     mean = df.groupby(["method", "loss", "distance", "candidates", "specials", "layer"], sort=False).rate.mean().reset_index()
 
-    plots.style()
-    import matplotlib.pyplot as plt
-
     colours = {"linear probe": "#1f77b4", "MLP probe": "#d62728", "naive (identity)": "#2ca02c",
                "least squares (reference)": "#7f7f7f"}
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), sharey=True)
+    fig, axes = plots.panels(2, 6, 4.6, sharey=True)
+    axes = axes[0]
     for ax, cand in zip(axes, ("same pair", "all test tokens")):
         sub = mean[(mean.candidates == cand) & (mean.specials == "included")]
         for (method, loss, distance), gg in sub.groupby(["method", "loss", "distance"], sort=False):
@@ -544,10 +421,9 @@ def fig2(pairs_path, params, png, csv) -> dict:
                  "> 90% up to the last layer,\nnaive NN collapses after the first layers", transform=axes[0].transAxes,
                  fontsize=7, va="bottom", bbox={"fc": "white", "ec": "grey", "alpha": 0.9})
     split = "70/15/15 split by pair" if params["folds"] == 1 else f"{params['folds']}-fold CV by pair"
-    fig.suptitle(f"{KEY}/fig2: token identifiability, MiniLM, {len(pairs)} Wikipedia pairs, {split} "
-                 f"({int(folds[0][2].sum())} test tokens)\nprobes per layer: Adam, early stopping (patience {params['patience']}) on "
-                 "a validation split; solid: cosine, dashed: L2 (loss and NN distance)", fontsize=9, y=1.04)
-    plots.save(fig, png)
+    plots.finish(fig, png, f"{KEY}/fig2: token identifiability, {len(pairs)} sentence pairs, {split} "
+                 f"({int(folds[0][2].sum())} test tokens)\nprobes per layer: Adam, early stopping (patience {params['patience']}) "
+                 "on a validation split; solid: cosine, dashed: L2 (loss and NN distance)", params["note"])
 
     main = mean[(mean.candidates == "all test tokens") & (mean.specials == "included")]
 
@@ -560,18 +436,18 @@ def fig2(pairs_path, params, png, csv) -> dict:
     cos_ge_l2 = [float(np.mean(curve(f"{_PROBE_LABEL[k]} probe", "cosine") >= curve(f"{_PROBE_LABEL[k]} probe", "l2") - 1e-9))
                  for k in params["probes"]] if {"cosine", "l2"} <= set(params["losses"]) else []
     naive = curve("naive (identity)", "cosine")
-    ok = top[-1] >= 0.5 and top[-1] < top[0] and (not cos_ge_l2 or np.mean(cos_ge_l2) >= 0.5) and naive[-1] <= top[-1]
+    values = {"best_probe_first_layer": float(top[0]), "best_probe_last_layer": float(top[-1]),
+              "naive_cosine_last_layer": float(naive[-1])}
+    if cos_ge_l2:  # both losses trained: share of layers where cosine >= L2 (mean over probe kinds)
+        values["cosine_ge_l2_share"] = float(np.mean(cos_ge_l2))
     print(f"probe training and evaluation: {time.perf_counter() - t0:.1f} s", flush=True)
     return {
-        "paper": PAPER["fig2"]["paper"],
+        "values": values,
         "ours": ("all-test-token candidates: " + "; ".join(
             f"{m}, {loss}: " + ", ".join(f"L{i + 1} {v:.3f}" for i, v in enumerate(curve(m, loss)))
             for m, loss in trained) + "; naive cosine NN: " + ", ".join(f"L{i + 1} {v:.3f}" for i, v in enumerate(naive))
                  + "; naive L2 NN: " + ", ".join(f"L{i + 1} {v:.3f}" for i, v in enumerate(curve("naive (identity)", "l2")))),
-        "verdict": "reproduced" if ok else "not reproduced",
-        "detail": ("finding judged: the best trained probe keeps identity to a large degree (>= 50% at the last layer), "
-                   "falls with depth, cosine-trained probes >= L2-trained in most layers, naive NN not above the best "
-                   f"probe at the last layer. Set-up: probes trained per layer as in the appendix ({', '.join(params['probes'])}; "
+        "detail": (f"best probe: {best[0]}, {best[1]} loss. Set-up: probes trained per layer as in the appendix ({', '.join(params['probes'])}; "
                    f"{', '.join(params['losses'])} loss; MLP hidden {params['hidden']} GELU; Adam lr from {params['lrs']} on the "
                    f"validation loss; batch {params['batch_size']}; early stopping patience {params['patience']}, relative "
                    f"min_delta {params['min_delta']}, at most {params['max_epochs']} epochs; Glorot init); "
@@ -582,5 +458,3 @@ def fig2(pairs_path, params, png, csv) -> dict:
                                                                               ", one split instead of 10-fold CV")),
     }
 
-
-NOT_RUN = {}
