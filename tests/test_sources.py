@@ -55,7 +55,7 @@ def test_failed_step_names_the_line_and_leaves_no_output(tmp_path):
     (data / "test.tsv").write_text("1\tfine\n")
     out = tmp_path / "prepared"
     params = f'{{"source": "local", "path": "{data}", "label_first": true, "header": false}}'
-    res = subprocess.run([sys.executable, "-m", "replicate", "prepare-sentences", "--out", f"dir={out}",
+    res = subprocess.run([sys.executable, "-m", "replicate", "prepare", "task", "--out", f"dir={out}",
                           "--params", params], capture_output=True, text=True)
     assert res.returncode != 0
     assert f"{data / 'train.tsv'}:3" in res.stderr
