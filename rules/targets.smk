@@ -15,6 +15,7 @@ for _paper in PAPERS.values():
                 f"{_paper.key}_{_t.id}"
             input:
                 **_t.inputs,
+                _claims=S.printed_path(_paper.key),  # a changed claim re-judges the target
             output:
                 **_out,
             params:

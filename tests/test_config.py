@@ -120,7 +120,7 @@ def test_michel_fig2_can_be_switched_off(wf):
 def test_paper_scale_framenet_dry_run_needs_no_data(wf):
     res = snakemake(wf, "-n", "runs/paper/figures/kovaleva2019/fig3.png", "--configfile", "config/paper.yaml")
     assert res.returncode == 0, (res.stdout + res.stderr)[-3000:]
-    assert "kovaleva_framenet" in res.stdout + res.stderr
+    assert "kovaleva2019_framenet" in res.stdout + res.stderr
 
 
 def test_missing_framenet_stops_before_any_job(wf, tmp_path):

@@ -249,10 +249,13 @@ def check_task_spec(name: str, spec: dict) -> None:
                           f"but source {spec['source']!r} has class labels; use source local or hub")
 
 
+def printed_path(key: str) -> str:
+    return str(Path(__file__).parent / "papers" / key / "printed.yaml")
+
+
 def printed(key: str) -> dict:
     """The paper's printed numbers and claims (``papers/<key>/printed.yaml``)."""
-    path = Path(__file__).parent / "papers" / key / "printed.yaml"
-    return yaml.safe_load(path.read_text())
+    return yaml.safe_load(Path(printed_path(key)).read_text())
 
 
 def declare(config: dict, key: str, ctx: Context | None = None) -> Paper:
@@ -297,7 +300,10 @@ def validate_config(config: dict, schema_path: str | os.PathLike) -> None:
     def retrieve(uri: str):  # the per-paper fragments, by file URI (relative $refs resolve against their file)
         from urllib.parse import unquote, urlparse
 
-        return DRAFT202012.create_resource(yaml.safe_load(Path(unquote(urlparse(uri).path)).read_text()))
+        path = Path(unquote(urlparse(uri).path))
+        if not path.exists() and "/src/replicate/" in path.as_posix():  # a workflow copied without src/: the package's
+            path = Path(__file__).parent / path.as_posix().split("/src/replicate/", 1)[1]
+        return DRAFT202012.create_resource(yaml.safe_load(path.read_text()))
 
     schema = {"$id": schema_path.as_uri(), **yaml.safe_load(schema_path.read_text())}
     validator = jsonschema.Draft202012Validator(schema, registry=Registry(retrieve=retrieve))

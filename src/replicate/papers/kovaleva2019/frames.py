@@ -1,26 +1,21 @@
 """Kovaleva et al. (2019) figs 3-4: frame-semantic heads of the pre-trained encoder (card §3, §4.5).
 
-The method lives in :mod:`replicate.framenet`; this module says which sentences (the shipped
-hand-written ones, or FrameNet 1.7 through nltk at paper scale) and which model (the pre-trained
-``kovaleva2019.pretrained``) produce fig3 and fig4, and judges fig3 against the paper's heads
-(``PAPER`` of :mod:`replicate.papers.kovaleva2019`).
+The method lives in :mod:`replicate.methods.framenet`; the run filters the configured sentences (the
+shipped hand-written ones, a file in their format, or FrameNet 1.7 through nltk at paper scale) and
+scores every head of the pre-trained ``kovaleva2019.pretrained``; fig3 compares the top heads with
+the paper's (``printed.yaml``), fig4 draws the illustration.
 """
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from replicate.methods import framenet
-from replicate.data import sources
-from replicate.methods.heads import attention_maps
-from replicate.instrument import Instrument
-from replicate.papers.kovaleva2019 import PAPER
-
-KEY = "kovaleva2019"
 
 
 def _record_json(rec: framenet.Annotated) -> dict:
@@ -30,9 +25,25 @@ def _record_json(rec: framenet.Annotated) -> dict:
             "words": [list(s) for s in framenet.word_spans(rec.text)]}
 
 
-def framenet_run(params: dict, sentences=None) -> dict:
+def framenet_run(args: dict, outputs: dict, params: dict) -> None:
+    """The run: ``args['sentences']`` (a file in the shipped format; none for FrameNet 1.7 through nltk)."""
+    from replicate.data.prepare import write_json
+
+    res = probe(params, args.get("sentences"))
+    write_json(outputs["json"], res)
+    print(json.dumps({"counts": res["counts"], "n": {r: {v: s["n"] for v, s in d.items()} for r, d in
+                                                      res["scores"].items()}, "time_scores_s": res["time_scores_s"]}))
+
+
+def probe(params: dict, sentences=None) -> dict:
     """Filter the configured sentences (both "core" definitions), then score every head of the
     pre-trained encoder on each kept set; keep every head's maps of the two illustration sentences."""
+    import torch
+
+    from replicate.data import sources
+    from replicate.instrument import Instrument
+    from replicate.methods.heads import attention_maps
+
     fn = params["framenet"]
     torch.manual_seed(params["seed"])
     t0 = time.perf_counter()
@@ -121,9 +132,13 @@ def _rows_panel(ax, rows, labels, tokens, title=""):
     ax.set_title(title, fontsize=8)
 
 
-def fig3(res: dict, params: dict, png, csv, maps=None) -> dict:
+def fig3(args: dict, params: dict, out: dict, entry: dict) -> dict:
     from replicate import plots
 
+    res = json.loads(Path(args["json"]).read_text())
+    paper = entry["values"]
+    heads = [tuple(hd) for hd in paper["heads"]]
+    png, csv, maps = out["png"], out["csv"], out.get("maps")
     fn = params["framenet"]
     rule, variant = fn["core"], fn["variant"]
     L, H = res["n_layers"], res["n_heads"]
@@ -145,7 +160,6 @@ def fig3(res: dict, params: dict, png, csv, maps=None) -> dict:
     summary = {v: head_summary(_grid(res, rule, v)) for v in framenet.VARIANTS if _grid(res, rule, v) is not None}
     top = summary[variant]["top"]
     ex = res["examples"]["example"]
-    paper = PAPER["fig3"]
     plots.style()
     fig, axes = plots.plt.subplots(2, 4, figsize=(21, 8.2), gridspec_kw={"height_ratios": [5, 1.4],
                                                                           "width_ratios": [1, 1.25, 1.25, 1]})
@@ -164,7 +178,7 @@ def fig3(res: dict, params: dict, png, csv, maps=None) -> dict:
             continue
         plots.layer_head_heatmap(axes[0, col], g, "Reds", 0, max(0.2, float(g.max())), "mean max attention FE -> target",
                  annot=H <= 12 and L <= 12)
-        for (pl, ph) in paper["heads"]:
+        for (pl, ph) in heads:
             if pl <= L and ph <= H:
                 axes[0, col].add_patch(plots.plt.Rectangle((ph - 1, pl - 1), 1, 1, fill=False, ec="#08519c", lw=2))
         s = summary[v]
@@ -173,10 +187,10 @@ def fig3(res: dict, params: dict, png, csv, maps=None) -> dict:
                                    f"L{a}H{b}" for a, b in s["top"]) + f"; 99th percentile {s['p99']:.3f}\n"
                                "blue boxes: the paper's L1H2, L7H6", fontsize=9)
     printed = paper["he_row"]
-    _rows_panel(axes[1, 1], [printed[hd] for hd in paper["heads"]], [f"L{l}H{h}" for l, h in paper["heads"]],
+    _rows_panel(axes[1, 1], [printed[f"L{l}H{h}"] for l, h in heads], [f"L{l}H{h}" for l, h in heads],
                 printed["tokens"], "paper (printed on its fig3): the 'he' row of its two heads")
     q = ex["pairs"]["zip"][0][0] if ex["pairs"]["zip"] else 1
-    here = [(l, h) for l, h in paper["heads"] if l <= L and h <= H]
+    here = [(l, h) for l, h in heads if l <= L and h <= H]
     if here:
         _rows_panel(axes[1, 2], [all_maps[l - 1, h - 1, q] for l, h in here], [f"L{l}H{h}" for l, h in here],
                     ex["tokens"], f"ours at the paper's heads ('{ex['tokens'][q]}' row)")
@@ -190,34 +204,30 @@ def fig3(res: dict, params: dict, png, csv, maps=None) -> dict:
                  + plots.wrap_note(params["model_note"], 160), fontsize=10)
     fig.tight_layout()
     plots.save(fig, png)
-    return verdict3(res, rule, variant, summary, grid)
+    return result3(res, rule, variant, summary, grid, heads)
 
 
-def verdict3(res, rule, variant, summary, grid) -> dict:
-    """Comparable only for a 12x12 encoder on FrameNet 1.7: then reproduced if both paper heads lie
-    above our 99th percentile; otherwise not comparable (head identity is a property of BERT-base)."""
+def result3(res, rule, variant, summary, grid, heads) -> dict:
+    """Our values at the paper's heads and our 99th percentile; the claim is testable only for a 12x12
+    encoder on FrameNet 1.7 (head identity is a property of BERT-base)."""
     L, H = res["n_layers"], res["n_heads"]
-    paper = PAPER["fig3"]
     c = res["counts"]
     at_paper = [f"L{l}H{h} {grid[l - 1, h - 1]:.3f}" if l <= L and h <= H else f"L{l}H{h} absent ({L} layers)"
-                for l, h in paper["heads"]]
+                for l, h in heads]
     other = next(r for r in framenet.CORE_RULES if r != rule)
     ours = (f"{c[rule]['kept']} of {c[rule]['seen']} sentences kept (core = {rule}; {c[other]['kept']} with core = "
             f"{other}); {variant}: " + _describe(summary[variant])
             + "; " + "; ".join(f"{v}: " + _describe(s) for v, s in summary.items() if v != variant)
             + "; at the paper's heads: " + ", ".join(at_paper))
-    comparable = res["source"] == "nltk" and (L, H) == (12, 12)
-    p99 = summary[variant]["p99"]
-    if comparable:
-        hits = [grid[l - 1, h - 1] > p99 for l, h in paper["heads"]]
-        verdict = "reproduced" if all(hits) else "not reproduced"
-        why = f"finding tested: both paper heads above our 99th percentile ({sum(hits)} of 2 are)"
-    else:
-        verdict = "not comparable"
-        why = ("head identity is a property of BERT-base on FrameNet 1.7: comparable with config/paper.yaml "
-               "(bert-base-uncased, kovaleva2019.framenet.source: nltk after `python -m nltk.downloader framenet_v17`)")
-    return {"paper": paper["what"], "ours": ours, "verdict": verdict,
-            "detail": why + f"; {res['n_records']} sentences read, filter drops " + ", ".join(
+    values = {"p99": summary[variant]["p99"],
+              **{f"at_L{l}H{h}": float(grid[l - 1, h - 1]) for l, h in heads if l <= L and h <= H}}
+    result = {"values": values, "ours": ours}
+    if not (res["source"] == "nltk" and (L, H) == (12, 12)):
+        result["untestable"] = ("head identity is a property of BERT-base on FrameNet 1.7: comparable with "
+                                "config/paper.yaml (bert-base-uncased, kovaleva2019.framenet.source: nltk after "
+                                "`python -m nltk.downloader framenet_v17`)")
+    return {**result,
+            "detail": f"{res['n_records']} sentences read, filter drops " + ", ".join(
                 f"{k} {v}" for k, v in c[rule].items() if k not in ("seen", "kept"))
             + "; note: with L x H heads the top head always lies above the 99th percentile (a rank statistic), so "
               "'stands out' is also shown as the top heads vs the median and third head; word tokens by nltk's "
@@ -253,9 +263,11 @@ def _draw_annotation(ax, ex):
     ax.set_axis_off()
 
 
-def fig4(res: dict, params: dict, png, csv, maps=None) -> dict:
+def fig4(args: dict, params: dict, out: dict, entry: dict) -> dict:
     from replicate import plots
 
+    res = json.loads(Path(args["json"]).read_text())
+    png, csv, maps = out["png"], out["csv"], out.get("maps")
     fn = params["framenet"]
     ex = res["examples"]["illustration"]
     grid = _grid(res, fn["core"], fn["variant"])
@@ -288,11 +300,10 @@ def fig4(res: dict, params: dict, png, csv, maps=None) -> dict:
     fig.tight_layout()
     plots.save(fig, png)
     fe_att = ", ".join(f"{tokens[i]} {to_target[i]:.2f}" for i in fe_pieces)
-    return {"paper": PAPER["fig4"]["what"],
+    return {"values": {"top_head_layer": l, "top_head_head": h},
             "ours": f"the shipped annotation of '{ex['text']}' drawn (LU {ex['lu']}, frame {ex['frame']}, FEs "
                     + ", ".join(f"{f['name']} = '{ex['text'][f['start']:f['end']]}'" for f in ex["fes"])
                     + f"); our top head L{l}H{h}, frame-element pieces -> target: {fe_att}",
-            "verdict": "qualitative",
             "detail": "an illustration; the sentence and its annotation are hand-written in FrameNet 1.7's style "
                       "(src/replicate/resources/framenet_examples.tsv), not read from FrameNet"
                       + ("" if ex["passes_filter"] else "; the sentence does not pass the §4.5 filter")}
