@@ -110,6 +110,18 @@ def test_caption_of_a_row_without_numbers(tmp_path):
     assert "Model:" not in plain
 
 
+def test_caption_and_scorecard_give_the_explanation(tmp_path):
+    row = {**ROW, "explanation": "What ran: [CLS] kept (sva.keep_cls: true) | a *stand-in* {{ y }}"}
+    plain = re.sub(r"<[^>]+>", "", render_like_snakemake(report.caption("toy", "table1", row, {})))
+    plain = plain.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    assert "What was run: What ran: [CLS] kept (sva.keep_cls: true) | a *stand-in* {{ y }}" in plain, plain
+    assert plain.index("What was run:") < plain.index("Notes:")
+    md = tmp_path / "scorecard.md"
+    report.scorecard(write_rows(tmp_path, [row]), md, {})
+    assert ("| What ran: [CLS] kept (sva.keep_cls: true) \\| a *stand-in* {{ y }} finding: flow >= rollout: yes |"
+            in md.read_text())
+
+
 # ---------------------------------------------------------------------------------------- scorecard
 
 

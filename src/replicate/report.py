@@ -53,7 +53,12 @@ def _cells(row: dict) -> dict:
     return {"target": f"{row['paper_key']}/{row['target']}", "paper": _paper_cell(row), "marker": row.get("marker", ""),
             "ours": row.get("ours", ""), "verdict": row["verdict"],
             "model / data": " / ".join(x for x in (row.get("model"), row.get("data")) if x),
-            "notes": row.get("detail", "")}
+            "notes": _notes(row)}
+
+
+def _notes(row: dict) -> str:
+    """The notes cell: the target's explanation (printed.yaml), then the run's detail."""
+    return " ".join(x for x in (row.get("explanation", ""), row.get("detail", "")) if str(x).strip())
 
 
 def totals(rows) -> str:
@@ -163,6 +168,7 @@ def caption(paper: str, tid: str, row: dict, call: dict) -> str:
         (f"Paper ({said})" if said else "Paper", row.get("paper", "") or "(no number printed)"),
         ("Ours", row.get("ours", "") or "(none)"),
         ("Verdict", row["verdict"]),
+        ("What was run", row.get("explanation", "")),
         ("Notes", row.get("detail", "")),
         ("Model", call.get("model", "")),
         ("Data", call.get("data", "")),
