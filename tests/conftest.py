@@ -25,3 +25,15 @@ def tiny_encoder():
 
     torch.manual_seed(0)
     return CLSEncoderClassifier(EncoderConfig(vocab_size=30, d_model=16, n_layers=3, n_heads=4, max_len=16)).eval()
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """The real Snakemake DAG on tiny inputs (tests/data/config_tiny.yaml), offline: run once per session,
+    read by the workflow tests and the report test."""
+    from workflow_utils import ROOT, copy_workflow, snakemake
+
+    wf = copy_workflow(tmp_path_factory.mktemp("tiny"))
+    res = snakemake(wf, "--cores", "2", "--configfile", str(ROOT / "tests/data/config_tiny.yaml"))
+    assert res.returncode == 0, (res.stdout + res.stderr)[-5000:]
+    return wf

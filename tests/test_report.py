@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from replicate import report
-from workflow_utils import ROOT, copy_workflow, snakemake
+from workflow_utils import ROOT, snakemake
 
 TSV_HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 
@@ -443,13 +443,11 @@ def test_toy_report_renders(toy_workflow, tmp_path):
 
 @pytest.mark.workflow
 @needs_chromium
-def test_tiny_workflow_report(tmp_path_factory):
+def test_tiny_workflow_report(tiny_run, tmp_path_factory):
     """`snakemake --report report.html` after the tiny workflow: every target's figure is in the
     self-contained report, labelled and captioned, and the page renders in Chromium."""
-    wf = copy_workflow(tmp_path_factory.mktemp("tiny-report"))
+    wf = tiny_run
     configfile = str(ROOT / "tests/data/config_tiny.yaml")
-    res = snakemake(wf, "--cores", "2", "--configfile", configfile)
-    assert res.returncode == 0, (res.stdout + res.stderr)[-5000:]
     res = snakemake(wf, "--configfile", configfile, "--report", "report.html")
     assert res.returncode == 0, (res.stdout + res.stderr)[-5000:]
 

@@ -10,14 +10,6 @@ from workflow_utils import ROOT, copy_workflow, snakemake
 pytestmark = pytest.mark.workflow
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    wf = copy_workflow(tmp_path_factory.mktemp("tiny"))
-    res = snakemake(wf, "--cores", "2", "--configfile", str(ROOT / "tests/data/config_tiny.yaml"))
-    assert res.returncode == 0, (res.stdout + res.stderr)[-5000:]
-    return wf
-
-
 def test_every_target_and_scorecard(tiny_run):
     fig = tiny_run / "figures" / "abnar2020flow"
     for target in ("table1", "table2", "table3", "fig1", "fig2", "fig3", "fig4"):
