@@ -68,7 +68,7 @@ def run(call: dict) -> None:
 
 def target(paper: str, tid: str, call: dict) -> dict:
     """Draw the target, judge it against its claim and write the verdict file; returns the row."""
-    from .data.prepare import write_json
+    from .data.io import write_json
     from .spec import printed
     from .verdicts import judge
 

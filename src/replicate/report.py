@@ -13,25 +13,16 @@ import json
 import os
 import re
 import subprocess
-import tempfile
 from importlib import metadata
 from pathlib import Path
 
+from replicate.data.io import atomic_write
 from replicate.verdicts import VERDICTS
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository holding this code
 
 # the verdict file's keys shown in the scorecard (the judge's row plus the target's notes)
 SCORECARD_COLUMNS = ("target", "paper", "marker", "ours", "verdict", "model / data", "notes")
-
-
-def _write(path, text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 # ---------------------------------------------------------------------------------------- scorecard
@@ -116,7 +107,7 @@ def scorecard(files: list[str], md_path, params: dict) -> None:
     lines += ["", "## Models and data of this run", "", "| what | this run | paper |", "| --- | --- | --- |"]
     lines += [f"| {_md(n)} | {_md(o)} | {_md(p)} |" for n, o, p in
               summary_rows(params.get("inputs", {}), params.get("paper_values", {}))]
-    _write(md_path, "\n".join(lines + [""]))
+    atomic_write(md_path, "\n".join(lines + [""]))
 
 
 # ---------------------------------------------------------------------------------------- reStructuredText
@@ -183,7 +174,7 @@ def caption(paper: str, tid: str, row: dict, call: dict) -> str:
 
 def write_caption(path, paper: str, tid: str, row: dict, call: dict) -> None:
     """Write the caption that the target's ``report(png, caption=path, ...)`` shows."""
-    _write(path, caption(paper, tid, row, call))
+    atomic_write(path, caption(paper, tid, row, call))
 
 
 # ---------------------------------------------------------------------------------------- first page
@@ -349,6 +340,6 @@ def overview(inputs: dict, outputs: dict, params: dict) -> None:
     params = {**params, "commit": params.get("commit") or git_commit(), "packages": params.get("packages")
               or package_versions()}
     if "rst" in outputs:
-        _write(outputs["rst"], overview_rst(rows, summary, bench, config, params, full=False))
+        atomic_write(outputs["rst"], overview_rst(rows, summary, bench, config, params, full=False))
     if "html" in outputs:
-        _write(outputs["html"], _publish_html(overview_rst(rows, summary, bench, config, params, full=True)))
+        atomic_write(outputs["html"], _publish_html(overview_rst(rows, summary, bench, config, params, full=True)))

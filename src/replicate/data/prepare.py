@@ -6,10 +6,8 @@ file that looks complete.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -17,20 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from replicate.data import agreement, corpora, sources
+from replicate.data.io import atomic_write, write_json  # noqa: F401 (re-exported: the writers of this module)
 from replicate.methods.stats import is_regression
-
-
-def atomic_write(path: str | Path, text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
-def write_json(path, obj) -> None:
-    atomic_write(path, json.dumps(obj, indent=1, sort_keys=True) + "\n")
 
 
 def _texts(names: list[str], limit: int | None = None) -> tuple[list[str], list[str]]:

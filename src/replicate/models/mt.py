@@ -129,7 +129,7 @@ def read_pairs(path) -> list[tuple[str, str]]:
 
 
 def write_pairs(rows, path) -> None:
-    from replicate.data.prepare import atomic_write
+    from replicate.data.io import atomic_write
 
     atomic_write(path, "".join(f"{s}\t{t}\n" for s, t in rows))
 

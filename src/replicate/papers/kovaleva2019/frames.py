@@ -27,7 +27,7 @@ def _record_json(rec: framenet.Annotated) -> dict:
 
 def framenet_run(args: dict, outputs: dict, params: dict) -> None:
     """The run: ``args['sentences']`` (a file in the shipped format; none for FrameNet 1.7 through nltk)."""
-    from replicate.data.prepare import write_json
+    from replicate.data.io import write_json
 
     res = probe(params, args.get("sentences"))
     write_json(outputs["json"], res)

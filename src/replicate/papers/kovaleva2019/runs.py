@@ -16,7 +16,8 @@ import torch
 
 from replicate.data import sources
 from replicate.data.agreement import load_spacy
-from replicate.data.prepare import read_sentences, write_json
+from replicate.data.io import write_json
+from replicate.data.prepare import read_sentences
 from replicate.instrument import Instrument
 from replicate.methods import heads, patterns as pattern_methods, tokenfeatures
 from replicate.methods.stats import is_regression

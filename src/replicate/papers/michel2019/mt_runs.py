@@ -95,7 +95,7 @@ def prepare_data(params: dict, out_dir) -> dict:
         stats = {"counts": counts}
     else:
         raise ValueError(f"michel2019.mt.data.source must be toy or hub, got {d['source']!r}")
-    from replicate.data.prepare import write_json
+    from replicate.data.io import write_json
 
     write_json(out / "stats.json", stats)
     return stats
@@ -108,7 +108,7 @@ def _batches(text, rows, batch_size):
 
 def train_toy(data_dir, params: dict, out_dir) -> dict:
     """Train the toy MarianMTModel; the final model in ``out_dir``, fig5's checkpoints in ``epoch<k>/``."""
-    from replicate.data.prepare import write_json
+    from replicate.data.io import write_json
 
     cfg, seed = params["toy_model"], params["seed"]
     torch.manual_seed(seed)
@@ -271,7 +271,7 @@ def train(args: dict, outputs: dict, params: dict) -> None:
 
 
 def analysis(args: dict, outputs: dict, params: dict) -> None:
-    from replicate.data.prepare import write_json
+    from replicate.data.io import write_json
 
     res = analysis_of(args["model"], args["data"], params)
     write_json(outputs["json"], res)
@@ -279,7 +279,7 @@ def analysis(args: dict, outputs: dict, params: dict) -> None:
 
 
 def epochs(args: dict, outputs: dict, params: dict) -> None:
-    from replicate.data.prepare import write_json
+    from replicate.data.io import write_json
 
     res = epochs_of({e: f"{args['model']}/epoch{e}" for e in params["epochs"]}, args["data"], params)
     write_json(outputs["json"], res)

@@ -12,7 +12,8 @@ import numpy as np
 import torch
 
 from replicate.data import sources
-from replicate.data.prepare import read_sentences, write_json
+from replicate.data.io import write_json
+from replicate.data.prepare import read_sentences
 from replicate.instrument import Instrument
 from replicate.methods import heads
 from replicate.methods.stats import is_regression
