@@ -10,6 +10,8 @@ for _run in RUNS:
             **_run.outputs,
         params:
             spec=params_json(_run.call()),
+            owner=_run.owner,
+            name=_run.name,
         log:
             f"{LOGS}/{_run.owner}/{_run.name}.log",
         benchmark:
@@ -20,4 +22,5 @@ for _run in RUNS:
         conda:
             "../envs/replicate.yaml"
         shell:
-            f"python -m replicate run {_run.owner} {_run.name} --threads {{threads}} --spec {{params.spec}} > {{log}} 2>&1"
+            # a plain string: Snakemake evaluates the shell expression when the job runs, after the loop has moved on
+            "python -m replicate run {params.owner} {params.name} --threads {threads} --spec {params.spec} > {log} 2>&1"

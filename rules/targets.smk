@@ -20,6 +20,8 @@ for _paper in PAPERS.values():
                 **_out,
             params:
                 spec=params_json(_t.call(FIGURES, RESULTS)),
+                paper=_paper.key,
+                target=_t.id,
             log:
                 f"{LOGS}/{_paper.key}/{_t.id}.log",
             benchmark:
@@ -30,4 +32,5 @@ for _paper in PAPERS.values():
             conda:
                 "../envs/replicate.yaml"
             shell:
-                f"python -m replicate target {_paper.key} {_t.id} --threads {{threads}} --spec {{params.spec}} > {{log}} 2>&1"
+                # a plain string: Snakemake evaluates the shell expression when the job runs, after the loop has moved on
+                "python -m replicate target {params.paper} {params.target} --threads {threads} --spec {params.spec} > {log} 2>&1"

@@ -184,3 +184,17 @@ def test_one_target_command_runs_on_a_fresh_clone(tiny_run, tmp_path):
     assert not (clone / "results" / "abnar2020flow" / "table2.verdict.json").exists()
     assert (clone / "figures" / "abnar2020flow" / "table1.csv").read_bytes() == (
         tiny_run / "figures" / "abnar2020flow" / "table1.csv").read_bytes()
+
+
+def test_each_verdict_is_judged_on_its_own_claim(tiny_run):
+    """Every verdict file names its own paper and target and carries that target's printed claim (the
+    generated rules once ran every job with the loop's last target)."""
+    from replicate.spec import printed
+
+    files = sorted((tiny_run / "results").glob("*/*.verdict.json"))
+    assert len(files) >= 40
+    for f in files:
+        v = json.loads(f.read_text())
+        entry = printed(f.parent.name)[f.name[: -len(".verdict.json")]]
+        assert (v["paper_key"], v["target"]) == (f.parent.name, f.name[: -len(".verdict.json")]), f
+        assert v["where"] == entry.get("where", "") and v["marker"] == entry["marker"], f

@@ -54,7 +54,11 @@ def _record(args, kind):
     from . import execute
 
     if args.spec:
-        return json.loads(args.spec)
+        call = json.loads(args.spec)
+        named = (call.get("owner"), call.get("name")) if kind == "run" else (call.get("paper"), call.get("id"))
+        if named != (args.paper, args.name):  # a rule that passes another record than it names
+            raise SystemExit(f"{kind} {args.paper} {args.name}: the --spec record is {named[0]} {named[1]}")
+        return call
     return execute.record(kind, args.paper, args.name, config_path=args.config)
 
 

@@ -52,8 +52,8 @@ class Run:
 
     def call(self) -> dict:
         """What the CLI needs to run it (the rules pass this as one JSON argument)."""
-        return {"func": self.func, "args": self.args if self.args is not None else self.inputs,
-                "outputs": self.outputs, "params": self.params}
+        return {"owner": self.owner, "name": self.name, "func": self.func,
+                "args": self.args if self.args is not None else self.inputs, "outputs": self.outputs, "params": self.params}
 
 
 @dataclass
@@ -89,7 +89,8 @@ class Target:
                 "caption": f"{results}/{self.paper}/{self.id}.caption.rst", **verdict}
 
     def call(self, figures: str, results: str) -> dict:
-        return {"func": self.func, "args": self.args if self.args is not None else self.inputs,
+        return {"paper": self.paper, "id": self.id, "func": self.func,
+                "args": self.args if self.args is not None else self.inputs,
                 "outputs": self.outputs(figures, results), "params": self.params, "model": self.model,
                 "data": self.data, "method": self.method, "not_run": self.not_run}
 
