@@ -29,7 +29,8 @@ def params_json(obj):
 
 
 onstart:
-    # assets a configured job needs (e.g. nltk data): checked before the first job, not in dry runs
+    # assets a configured job needs (local data folders, nltk data): checked before the first job, not in dry runs
+    S.check_local_data(config)
     for _paper in PAPERS.values():
         for _check in _paper.checks:
             _check()

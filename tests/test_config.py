@@ -176,3 +176,16 @@ def test_regression_task_resolves_for_kovaleva_and_michel_curves(wf):
     out = res.stdout + res.stderr
     assert res.returncode == 0, out[-2000:]
     assert "minilm_scratch/stsb" in out and "curves/stsb.json" in out
+
+
+def test_missing_local_folder_stops_before_any_job(wf):
+    """A source: local folder that does not exist: one clear error before the first job (dry runs resolve)."""
+    path = wf / "nofolder.yaml"
+    path.write_text(yaml.safe_dump({"data": {"tasks": {"sst2": {"source": "local", "path": "/nowhere/sst2",
+                                                                 "label_first": True}}},
+                                    "kovaleva2019": {"tasks": ["sst2"]}}))
+    assert snakemake(wf, "-n", "--configfile", str(path)).returncode == 0
+    res = snakemake(wf, "--cores", "1", "figures/kovaleva2019/table1.png", "--configfile", str(path))
+    out = res.stdout + res.stderr
+    assert res.returncode != 0 and "data.tasks.sst2.path" in out and "/nowhere/sst2" in out
+    assert not (wf / "data").exists() and not (wf / "logs").exists()

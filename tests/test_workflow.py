@@ -175,8 +175,7 @@ def test_one_target_command_runs_on_a_fresh_clone(tiny_run, tmp_path):
 
     clone = copy_workflow(tmp_path / "clone")
     shutil.copytree(tiny_run / "figures", clone / "figures")
-    res = snakemake(clone, "--cores", "2", "--configfile", str(ROOT / "tests/data/config_tiny.yaml"),
-                    "abnar2020flow_table1")
+    res = snakemake(clone, "abnar2020flow_table1", "--cores", "2", "--configfile", str(ROOT / "tests/data/config_tiny.yaml"))
     out = res.stdout + res.stderr
     assert res.returncode == 0, out[-3000:]
     assert "localrule abnar2020flow_table1:" in out and "Nothing to be done" not in out

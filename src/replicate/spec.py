@@ -213,6 +213,12 @@ def check_assets(config: dict) -> None:
                           f"not a key of 'models' (known: {sorted(config['models'])})")
     for name, task in config["data"]["tasks"].items():
         check_task_spec(name, task)
+
+
+def check_local_data(config: dict) -> None:
+    """Local folders that configured tasks read must exist: checked before the first job (not in dry runs,
+    which only resolve the DAG)."""
+    for name, task in config["data"]["tasks"].items():
         if task["source"] == "local" and not os.path.isdir(task.get("path", "")):
             raise ConfigError(
                 f"config error at data.tasks.{name}.path: {task.get('path')!r} is not a folder (paths are relative to "
