@@ -41,6 +41,7 @@ def test_every_target_has_a_claim_and_a_function(registered):
             check_entry(f"{key}/{t.id}", entries[t.id])
             if t.not_run is None:
                 assert callable(resolve(t.func)), t.func
+                assert t.method and t.model, f"{key}/{t.id}: the report labels each figure by model and method"
             else:
                 assert t.not_run and t.func is None
     for run in runs:

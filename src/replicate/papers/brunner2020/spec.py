@@ -11,6 +11,18 @@ PAIRS_TARGETS = ("nullspace", "fig1", "fig6", "fig2")  # read the pairs and run 
 HTA_TARGETS = ("fig3", "fig4", "fig5")  # read the shared HTA run
 
 
+# report labels: the method each target shows
+METHOD = {
+    'nullspace': 'null space of the value matrix; alternative attention (linear programme)',
+    'fig1': 'raw vs effective attention',
+    'fig6': 'raw vs effective attention',
+    'fig2': 'token identifiability: linear and MLP probes (L2, cosine), nearest neighbour',
+    'fig3': 'hidden-token attribution (Jacobian norms)',
+    'fig4': 'hidden-token attribution by offset',
+    'fig5': 'hidden-token attribution by token type',
+}
+
+
 def declare(ctx) -> Paper:
     cfg = ctx.config[KEY]
     model = ctx.model_key(cfg["model"], f"{KEY}.model")
@@ -29,4 +41,6 @@ def declare(ctx) -> Paper:
         data = shared.hta_note(ctx)
         targets.append(Target(tid, func=f"replicate.papers.{KEY}.targets:{tid}", inputs={"hta": hta},
                               params={**cfg.get(tid, {}), "note": f"{note}; {data}"}, model=note, data=data))
+    for t in targets:
+        t.method = METHOD.get(t.id, "")
     return Paper(KEY, TITLE, runs=[], targets=targets)

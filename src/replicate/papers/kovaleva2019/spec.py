@@ -71,6 +71,21 @@ def _framenet(ctx, cfg: dict) -> tuple[Run, dict, list]:
     return run, notes, checks
 
 
+# report labels: the method each target shows
+METHOD = {
+    'table1': 'fine-tuned vs pre-trained vs random-init',
+    'fig1': 'attention-pattern types (rules + CNN)',
+    'fig2': 'attention-pattern types (rules + CNN)',
+    'fig3': 'FrameNet frame element -> target attention',
+    'fig4': 'FrameNet frame element -> target attention',
+    'fig5': 'cosine of pre-trained vs fine-tuned attention',
+    'fig6': 'attention to [CLS], [SEP] and punctuation',
+    'fig7': '[CLS] attention to linguistic features',
+    'fig8': 'single heads disabled (uniform attention)',
+    'fig9': 'single layers disabled (uniform attention)',
+}
+
+
 def declare(ctx) -> Paper:
     cfg = ctx.config[KEY]
     base = cfg["finetune"]
@@ -112,4 +127,6 @@ def declare(ctx) -> Paper:
         *[Target(f, f"{PKG}.targets:{f}", inputs={t: analyses[t]["json"] for t in tasks},
                  **{**common, "params": {**common["params"], "spacy_model": cfg["spacy_model"]}}) for f in PER_TASK],
     ]
+    for t in targets:
+        t.method = METHOD.get(t.id, "")
     return Paper(KEY, TITLE, runs, targets, checks=checks)

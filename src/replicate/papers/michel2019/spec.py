@@ -36,6 +36,26 @@ def _pick(cfg: dict, keys) -> dict:
     return {k: cfg[k] for k in keys if k in cfg}
 
 
+# report labels: the method each target shows
+METHOD = {
+    'fig1': 'single-head masking',
+    'fig1a': 'single-head masking',
+    'table1': 'single-head masking',
+    'table2': 'all heads but one masked per layer',
+    'table3': 'all heads but one masked per layer',
+    'table5': 'all heads but one masked per layer',
+    'table6': 'all heads but one masked per layer',
+    'fig2': 'single-head masking on two domains',
+    'fig2a': 'single-head masking on two domains',
+    'fig3': 'pruning by head importance I_h',
+    'fig3a': 'pruning by head importance I_h',
+    'fig4': 'pruning by head importance I_h',
+    'fig6': 'pruning by head importance I_h',
+    'fig5': 'pruning by I_h over training epochs',
+    'table4': 'removing pruned heads: inference speed',
+}
+
+
 def declare(ctx) -> Paper:
     cfg = ctx.config[KEY]
     res = f"{ctx.RESULTS}/{KEY}"
@@ -119,6 +139,8 @@ def declare(ctx) -> Paper:
     mt_runs, mt_targets = _mt(ctx, cfg, res)
     summary = {f"{mi['finetune']} fine-tuned ({task})": (
         f"{model}/metrics.json", "michel2019: BERT-base fine-tuned on MNLI (dev-m accuracy ~0.83, read off fig1(b) [approx])")}
+    for t in targets + mt_targets:
+        t.method = METHOD.get(t.id, "")
     return Paper(KEY, "Michel, Levy & Neubig (2019), Are Sixteen Heads Really Better than One?",
                  runs + mt_runs, targets + mt_targets, summary=summary)
 

@@ -13,6 +13,17 @@ HTA_TARGETS = ("fig1", "fig2", "fig3", "fig4", "fig5")
 OFFSET_TARGETS = ("fig4", "fig5")  # read max_offset
 
 
+# report labels: the method each target shows
+METHOD = {
+    'fig1': 'attention vs head-output attribution',
+    'fig2': 'attention vs head-output attribution',
+    'fig3': 'attention vs head-output attribution',
+    'fig4': 'attention vs head-output attribution',
+    'fig5': 'attention vs head-output attribution',
+    'table1': 'dependency probing: attention vs attribution, best head per relation',
+}
+
+
 def declare(ctx) -> Paper:
     cfg = ctx.config[KEY]
     model_key = ctx.config["brunner2020"]["model"]  # the model of the shared HTA run
@@ -54,4 +65,6 @@ def declare(ctx) -> Paper:
     targets.append(Target("table1", func=f"replicate.papers.{KEY}.targets:table1", inputs={"deps": deps_run.outputs["npz"]},
                           params={"min_count": t1["min_count"], "parse_note": parse_note}, model=note,
                           data=f"{t1['n_sentences']} sentences <= {t1['max_tokens']} tokens, {parse_note}"))
+    for t in targets:
+        t.method = METHOD.get(t.id, "")
     return Paper(KEY, TITLE, runs=[deps, deps_run], targets=targets)
