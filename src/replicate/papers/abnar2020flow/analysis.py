@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from replicate.data import agreement, sources
 from replicate.methods import attention, attribution, stats
+from replicate.methods.relevance import attention_stack
 from replicate.data.prepare import read_sentences
 from replicate.instrument import Instrument
 from replicate.models.sva_transformer import CLSEncoderClassifier
@@ -51,14 +52,6 @@ def encode_words(words: list[str], vocab: dict, nlp=None) -> list[int]:
     return [vocab["<cls>"]] + agreement.encode(words, tags, vocab)
 
 
-@torch.no_grad()
-def attention_stack(model, inst: Instrument, **inputs) -> np.ndarray:
-    """(L, H, T, T) attention of one unpadded example."""
-    with inst.recording() as att:
-        model(**inputs)
-    return torch.stack([a[0] for a in att]).double().numpy()
-
-
 def method_relevance(att: np.ndarray, aggregate: str = "cls", flow_sources="cls", layers=None) -> dict:
     """Relevance (L, T) of every input token for raw attention, rollout and flow."""
     flow = attention.flow(att, sources=flow_sources, layers=layers)
@@ -90,7 +83,7 @@ def sva_correlations(model_dir, data_dir, params: dict) -> pd.DataFrame:
     for k, (row, seq) in enumerate(tqdm(list(zip(rows, seqs)), desc="table1-2 examples", unit="ex")):
         ids = torch.as_tensor(seq)[None]
         target = LABELS[row["label"]]
-        att = attention_stack(model, inst, input_ids=ids)
+        att = attention_stack(model, inst, {"input_ids": ids})
         rel = method_relevance(att)
         imp = {"blankout": attribution.blank_out(proba, ids[0], vocab["<unk>"], target)}
         imp["grad"], imp["inputgrad"] = (
@@ -124,7 +117,7 @@ def sst_correlations(model_spec: dict, data_dir, params: dict) -> pd.DataFrame:
         enc = tok(sentence, truncation=True, max_length=params["max_length"], return_tensors="pt")
         if enc["input_ids"].shape[1] == params["max_length"] and len(tok(sentence)["input_ids"]) > params["max_length"]:
             warnings.warn(f"test sentence {k} is longer than max_length={params['max_length']} tokens: truncated")
-        att = attention_stack(model, inst, **enc)
+        att = attention_stack(model, inst, enc)
         full_flow = attention.flow(att, sources="all", layers=layers)
         imps = {}
         for target_name, target in (("last_logit", -1), ("true_label", label)):
@@ -214,7 +207,7 @@ def _sva_examples(model_dir, data_dir, params):
     inst = Instrument(model)
     out = []
     for k in keep:
-        att = attention_stack(model, inst, input_ids=torch.as_tensor(seqs[k])[None])
+        att = attention_stack(model, inst, {"input_ids": torch.as_tensor(seqs[k])[None]})
         out.append((k, [inv[i] for i in seqs[k]], att))
     return out
 
@@ -230,7 +223,7 @@ def fig1(model_dir, data_dir, params, png, csv) -> dict:
         raise ValueError(f"figures.sentence has {len(seq)} tokens; the model takes at most {model.config.max_len}")
     inv = {i: w for w, i in vocab.items()}
     tokens = ["<cls>"] + [f"{w}" if inv[i] == w.lower() else f"{w}\n({inv[i]})" for w, i in zip(words, seq[1:])]
-    att = attention_stack(model, Instrument(model), input_ids=torch.as_tensor(seq)[None])
+    att = attention_stack(model, Instrument(model), {"input_ids": torch.as_tensor(seq)[None]})
     mats = {"raw": attention.raw_attention(att), "rollout": attention.rollout(att),
             "flow": attention.flow(att, sources="all")}
     rows = []
@@ -321,7 +314,7 @@ def fig4(params, png, csv) -> dict:
             raise ValueError(f"fig4 sentence {r}: candidates {missing} are not single tokens of {tokens}")
         src = tokens.index(tok.mask_token)
         cands = [tokens.index(c) for c in item["candidates"]]
-        att = attention_stack(model, inst, **enc)
+        att = attention_stack(model, inst, enc)
         maps = {"raw": attention.raw_attention(att)[:, src], "rollout": attention.rollout(att)[:, src],
                 "flow": attention.flow(att, sources=[src])[:, 0]}
         frame = _long(maps, tokens, sentence=r)
