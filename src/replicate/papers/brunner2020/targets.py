@@ -305,12 +305,13 @@ def fig5(args, params, out, entry) -> dict:
     data, probes = load_hta(args["hta"])
     rows = []
     for ex, d in enumerate(data):
-        types = np.array(idf.token_types(d["tokens"]))
+        types = idf.token_types(d["tokens"])
+        mass = idf.token_type_mass(d["hidden"], types)  # {type: (L,)}; a type absent from the example has mass 0
         for layer in range(d["hidden"].shape[0]):
             for t in ("[CLS]", "[SEP]", "punct", "other"):
-                mass = d["hidden"][layer][:, types == t].sum(-1).mean()
-                rows.append({"example": ex, "layer": layer + 1, "type": t, "contribution": float(mass),
-                             "share_of_tokens": float((types == t).mean())})
+                rows.append({"example": ex, "layer": layer + 1, "type": t,
+                             "contribution": float(mass[t][layer]) if t in mass else 0.0,
+                             "share_of_tokens": types.count(t) / len(types)})
     df = pd.DataFrame(rows).groupby(["layer", "type"])[["contribution", "share_of_tokens"]].mean().reset_index()
     df.to_csv(csv, index=False)
     fig, axes = plots.panels(1, 6.5, 3.8)
