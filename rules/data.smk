@@ -36,6 +36,8 @@ rule prepare_task:
         out=lambda w: f"{DATA}/tasks/{w.task}",
     log:
         f"{LOGS}/prepare_task/{{task}}.log",
+    benchmark:
+        f"{LOGS}/bench/prepare_task/{{task}}.tsv"
     conda:
         "../envs/replicate.yaml"
     shell:

@@ -13,7 +13,7 @@ rule train_agreement_transformer:
         f"{LOGS}/train_agreement_transformer/seed{{seed}}.log",
     benchmark:
         f"{LOGS}/bench/train_agreement_transformer/seed{{seed}}.tsv"
-    threads: 2
+    threads: 1  # one thread per job: two jobs share two cores, and the numbers do not depend on --cores
     resources:
         mem_mb=2000,
     conda:
@@ -29,6 +29,8 @@ SCRATCH = S.SCRATCH  # models/<model>_scratch/<task>/seed<k>: the same architect
 def finetune_params(w):
     base, scratch = (w.model[: -len(SCRATCH)], True) if w.model.endswith(SCRATCH) else (w.model, False)
     cfg = {**config["training"]["finetune"], "seed": int(w.seed), "model": CTX.model_key(base, "model wildcard")}
+    if "epochs" in TASKS[w.task]:  # a task's own epochs (the pre-trained and random-init twins share them)
+        cfg["epochs"] = TASKS[w.task]["epochs"]
     if scratch:
         cfg["init"] = "random"
     if CTX.is_regression(w.task):  # one output, squared-error loss, scored by corr (STS-B)
@@ -54,7 +56,7 @@ rule finetune_classifier:
         f"{LOGS}/finetune/{{model}}_{{task}}_seed{{seed}}.log",
     benchmark:
         f"{LOGS}/bench/finetune/{{model}}_{{task}}_seed{{seed}}.tsv"
-    threads: 2
+    threads: 1  # one thread per job: two jobs share two cores, and the numbers do not depend on --cores
     resources:
         mem_mb=4000,
     conda:

@@ -35,34 +35,59 @@ def pad_batch(seqs: list[list[int]], pad_id: int = 0) -> tuple[torch.Tensor, tor
     return ids, ids != pad_id
 
 
-@torch.no_grad()
+def by_length(lengths: list[int], batch_size: int) -> tuple[list[list[int]], np.ndarray]:
+    """Inference batches of indices in order of length (little padding) and the permutation that puts
+    the concatenated outputs back in input order."""
+    order = np.argsort(lengths, kind="stable")
+    return [order[i : i + batch_size].tolist() for i in range(0, len(order), batch_size)], np.argsort(order, kind="stable")
+
+
+@torch.inference_mode()
 def predict_encoder(model, seqs: list[list[int]], batch_size: int = 256) -> np.ndarray:
-    """Class probabilities (N, C) of the suite's own encoder."""
+    """Class probabilities (N, C) of the suite's own encoder (batched by length)."""
     model.eval()
     dev = next(model.parameters()).device
     out = []
-    for i in range(0, len(seqs), batch_size):
-        ids, mask = pad_batch(seqs[i : i + batch_size], model.config.pad_id)
+    batches, back = by_length([len(s) for s in seqs], batch_size)
+    for idx in batches:
+        ids, mask = pad_batch([seqs[i] for i in idx], model.config.pad_id)
         out.append(torch.softmax(model(ids.to(dev), mask.to(dev)), -1).cpu())
-    return torch.cat(out).numpy()
+    return torch.cat(out).numpy()[back]
+
+
+BUCKET = 16  # batches per length bucket
+
+
+def epoch_batches(n: int, batch_size: int, gen: torch.Generator, lengths: list[int] | None = None,
+                  bucket: int = BUCKET) -> list[list[int]]:
+    """One epoch's batches of example indices: a seeded shuffle; with ``lengths``, length-bucketed
+    (each run of ``bucket * batch_size`` shuffled examples is sorted by length and cut into batches,
+    then the batches are shuffled), so that a batch pads to nearly its own length."""
+    order = torch.randperm(n, generator=gen).tolist()
+    if lengths is None:
+        return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+    batches, chunk = [], batch_size * bucket
+    for i in range(0, n, chunk):
+        part = sorted(order[i : i + chunk], key=lengths.__getitem__)
+        batches += [part[j : j + batch_size] for j in range(0, len(part), batch_size)]
+    return [batches[k] for k in torch.randperm(len(batches), generator=gen).tolist()]
 
 
 def _fit(model, n: int, batch_loss, valid_accuracy, epochs: int, batch_size: int, opt, sched, seed: int,
-         desc: str, clip: float | None = None, score_name: str = "accuracy") -> dict:
+         desc: str, clip: float | None = None, score_name: str = "accuracy", lengths: list[int] | None = None) -> dict:
     """The shared loop: seeded shuffles, one optimiser step per batch, best epoch on validation kept.
 
     ``batch_loss(indices)`` returns the mean loss of those training examples;
-    ``valid_accuracy()`` the validation score (higher is better), logged as ``valid_<score_name>``.
+    ``valid_accuracy()`` the validation score (higher is better), logged as ``valid_<score_name>``;
+    ``lengths`` (tokens per training example) turns on length-bucketed batches (:func:`epoch_batches`).
     """
     gen = torch.Generator().manual_seed(seed)
     best, best_state, curve = -1.0, None, []
     bar = tqdm(range(epochs), desc=desc, unit="epoch")
     for epoch in bar:
         model.train()
-        order = torch.randperm(n, generator=gen).tolist()
         total = 0.0
-        for i in range(0, n, batch_size):
-            idx = order[i : i + batch_size]
+        for idx in epoch_batches(n, batch_size, gen, lengths):
             loss = batch_loss(idx)
             opt.zero_grad()
             loss.backward()
@@ -105,7 +130,8 @@ def train_encoder(model, train, valid, epochs: int, batch_size: int, lr: float, 
     def valid_accuracy():
         return float((predict_encoder(model, valid[0]).argmax(1) == np.asarray(valid[1])).mean())
 
-    return _fit(model, len(seqs), batch_loss, valid_accuracy, epochs, batch_size, opt, sched, seed, desc, clip=1.0)
+    return _fit(model, len(seqs), batch_loss, valid_accuracy, epochs, batch_size, opt, sched, seed, desc, clip=1.0,
+                lengths=[len(s) for s in seqs])
 
 
 def _encode(tok, sentences, max_length):
@@ -119,19 +145,26 @@ def is_regression_model(model) -> bool:
     return getattr(model.config, "problem_type", None) == "regression"
 
 
-@torch.no_grad()
+def token_lengths(tok, sentences: list, max_length: int = 128) -> list[int]:
+    from replicate.data.prepare import encode_texts
+
+    return [len(ids) for ids in encode_texts(tok, sentences, truncation=True, max_length=max_length)["input_ids"]]
+
+
+@torch.inference_mode()
 def predict_hf(tok, model, sentences: list[str], max_length: int = 128, batch_size: int = 32) -> np.ndarray:
     """Class probabilities (N, C) of a Hugging Face sequence classifier, or the predicted scores
-    (N,) of a regression head (:func:`is_regression_model`)."""
+    (N,) of a regression head (:func:`is_regression_model`); batched by length."""
     model.eval()
     regression = is_regression_model(model)
     dev = next(model.parameters()).device
     out = []
-    for i in range(0, len(sentences), batch_size):
-        enc = _encode(tok, sentences[i : i + batch_size], max_length).to(dev)
+    batches, back = by_length(token_lengths(tok, sentences, max_length), batch_size)
+    for idx in batches:
+        enc = _encode(tok, [sentences[i] for i in idx], max_length).to(dev)
         logits = model(**enc).logits
         out.append((logits[:, 0] if regression else torch.softmax(logits, -1)).cpu())
-    return torch.cat(out).numpy()
+    return torch.cat(out).numpy()[back]
 
 
 def finetune_hf(tok, model, train: list[tuple], valid: list[tuple], epochs: int,
@@ -169,7 +202,8 @@ def finetune_hf(tok, model, train: list[tuple], valid: list[tuple], epochs: int,
         return float((pred.argmax(1) == v_lab).mean())
 
     return _fit(model, len(train), batch_loss, valid_accuracy, epochs, batch_size, opt, sched, seed, desc,
-                score_name="corr" if regression else "accuracy")
+                score_name="corr" if regression else "accuracy",
+                lengths=token_lengths(tok, [s for s, _ in train], max_length))
 
 
 def train_agreement_classifier(data_dir, params: dict, out_dir) -> dict:

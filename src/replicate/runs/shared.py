@@ -35,7 +35,7 @@ def hta(ctx) -> Run:
         "hta", func="replicate.runs.hta:hta_run",
         inputs={"pairs": pairs(ctx).outputs["pairs"]},
         outputs={"npz": f"{ctx.RESULTS}/hta/{key}.npz"},
-        params={**ctx.config["brunner2020"]["hta"], "model": spec, "seed": ctx.SEED}, threads=2))
+        params={**ctx.config["brunner2020"]["hta"], "model": spec, "seed": ctx.SEED}))
 
 
 def pairs_note(lo, hi) -> str:

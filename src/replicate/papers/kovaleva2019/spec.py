@@ -62,7 +62,7 @@ def _framenet(ctx, cfg: dict) -> tuple[Run, dict, list]:
         checks.append(framenet_installed)
     run = Run("framenet", f"{PKG}.frames:framenet_run", inputs=inputs, outputs={"json": output},
               params={"framenet": fn, "seed": ctx.SEED, "pretrained": ctx.config["models"][cfg["pretrained"]]},
-              threads=2, mem_mb=3000)
+              mem_mb=3000)
     notes = {"model": f"{cfg['pretrained']} pre-trained (not fine-tuned) on "
                       + ("FrameNet 1.7 (nltk)" if fn["source"] == "nltk" else
                          "hand-written FrameNet-style sentences (NOT FrameNet data)"),
@@ -104,13 +104,13 @@ def declare(ctx) -> Paper:
                 args={"model": ctx.finetuned(base, t), "data": ctx.task_dir(t)}, outputs=analyses[t],
                 params={**{k: cfg[k] for k in ("examples", "batch_size", "max_length", "spacy_model", "patterns")},
                         "seed": ctx.SEED, "metric": metrics[t], "pretrained": pretrained},
-                threads=2, mem_mb=3000) for t in tasks]
+                mem_mb=3000) for t in tasks]
     patterns = Run("patterns", f"{PKG}.runs:patterns",
                    inputs={**{f"npz_{t}": analyses[t]["npz"] for t in tasks},
                            **{f"json_{t}": analyses[t]["json"] for t in tasks}},
                    outputs={"json": f"{results}/patterns.json"},
                    params={"tasks": tasks, "cnn": cfg["cnn"], "patterns": cfg["patterns"], "seed": ctx.SEED},
-                   threads=2, mem_mb=3000)
+                   mem_mb=3000)
     framenet, fn_notes, checks = _framenet(ctx, cfg)
     runs += [patterns, framenet]
 

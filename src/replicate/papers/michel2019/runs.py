@@ -19,6 +19,10 @@ from replicate.methods import heads
 from replicate.methods.stats import is_regression
 
 
+def _fractions(step: float) -> list[float]:
+    return [round(x, 4) for x in np.arange(0, 1 + 1e-9, step)]
+
+
 def _curves(model, inst, cache, train_b, params, baseline, metric, extra: dict) -> dict:
     """Pruning curves (fig3, fig6) on the cached test batches: heads masked in increasing order of
     I_h (computed once on ``train_b``), of attention confidence, of each score in ``extra``, and in
@@ -30,7 +34,7 @@ def _curves(model, inst, cache, train_b, params, baseline, metric, extra: dict) 
     out["importance"] = imp.tolist()
     conf = heads.attention_confidence(inst, model, train_b)
     out["confidence"] = conf.tolist()
-    fractions = [round(x, 4) for x in np.arange(0, 1 + 1e-9, params["step"])]
+    fractions = _fractions(params["step"])
     out["fractions"] = fractions
     orders = {"importance": heads.pruning_order(imp), "confidence": heads.pruning_order(conf)}
     orders.update({name: heads.pruning_order(np.asarray(score)) for name, score in extra.items()})
@@ -140,8 +144,9 @@ def timing_of(model_dir, data_dir, importance: list, params: dict) -> dict:
             "n_examples": len(test)}
 
 
-def analysis_of(model_dir, data_dir, params: dict) -> dict:
-    """Everything the targets need in one pass over the fine-tuned classifier."""
+def _main_model(model_dir, data_dir, params: dict):
+    """The fine-tuned classifier, its test batches and the training batches for I_h (the same seeded
+    subsamples for both halves of the analysis)."""
     torch.manual_seed(params["seed"])
     tok, model = sources.load_hf({"source": "local", "path": model_dir}, "classifier")
     inst = Instrument(model)
@@ -154,11 +159,20 @@ def analysis_of(model_dir, data_dir, params: dict) -> dict:
         train = [train[i] for i in sorted(rng.choice(len(train), params["importance_examples"], replace=False))]
     bs, ml = params["batch_size"], params["max_length"]
     test_b, train_b = heads.make_batches(tok, test, ml, bs), heads.make_batches(tok, train, ml, bs)
+    out = {"n_layers": inst.n_layers, "n_heads": inst.n_heads, "n_test": len(test), "n_importance": len(train),
+           "metric": "accuracy", "task": params["model"]["task"]}
+    return tok, model, inst, train, test_b, train_b, out
+
+
+def analysis_of(model_dir, data_dir, params: dict) -> dict:
+    """The masking sweeps on the fine-tuned classifier (figs 1(b), 3(b)'s oracle curve, tables 3, 6):
+    every single head masked, every layer reduced to one head (on the test set and on held-out
+    training sentences), and the pruning curve in the order of the single-head effects."""
+    tok, model, inst, train, test_b, _, out = _main_model(model_dir, data_dir, params)
+    bs, ml = params["batch_size"], params["max_length"]
     held = train[: params["heldout_examples"]]  # table6: the head is chosen on these training sentences
     held_b = heads.make_batches(tok, held, ml, bs)
     L, H = inst.n_layers, inst.n_heads
-    out = {"n_layers": L, "n_heads": H, "n_test": len(test), "n_importance": len(train), "metric": "accuracy",
-           "task": params["model"]["task"]}
     t0 = time.perf_counter()
     cache = heads.LayerCache(model, inst, test_b)
     out["baseline"] = heads.accuracy(cache.logits(0), heads.labels_of(test_b))
@@ -174,7 +188,20 @@ def analysis_of(model_dir, data_dir, params: dict) -> dict:
                                                metric=heads.log_likelihood)
     del train_cache
     oracle = np.asarray(out["baseline"]) - np.asarray(out["single"]).reshape(L, H)  # loss of accuracy when masked
-    out.update(_curves(model, inst, cache, train_b, params, out["baseline"], heads.accuracy, {"oracle": oracle}))
+    out["fractions"] = _fractions(params["step"])
+    out["curves"] = {"oracle": heads.pruning_curve(model, inst, cache, heads.pruning_order(oracle), out["fractions"],
+                                                   metric=heads.accuracy, baseline=out["baseline"])}
+    return out
+
+
+def importance_of(model_dir, data_dir, params: dict) -> dict:
+    """I_h and attention confidence on training sentences, and the pruning curves in their orders and in
+    random orders (fig 3(b), fig 6's main task, table 4's pruning choice); a job of its own so that it
+    runs beside :func:`analysis_of`."""
+    _, model, inst, _, test_b, train_b, out = _main_model(model_dir, data_dir, params)
+    cache = heads.LayerCache(model, inst, test_b)
+    out["baseline"] = heads.accuracy(cache.logits(0), heads.labels_of(test_b))
+    out.update(_curves(model, inst, cache, train_b, params, out["baseline"], heads.accuracy, {}))
     return out
 
 
@@ -185,6 +212,12 @@ def analysis(args: dict, outputs: dict, params: dict) -> None:
     res = analysis_of(args["model"], args["data"], params)
     write_json(outputs["json"], res)
     print(f"baseline {res['baseline']:.3f}; single-head sweep {res['time_single_sweep_s']:.1f} s")
+
+
+def importance(args: dict, outputs: dict, params: dict) -> None:
+    res = importance_of(args["model"], args["data"], params)
+    write_json(outputs["json"], res)
+    print(f"baseline {res['baseline']:.3f}; importance {res['time_importance_s']:.1f} s, curves {res['time_curves_s']:.1f} s")
 
 
 def curves(args: dict, outputs: dict, params: dict) -> None:
@@ -205,7 +238,7 @@ def domains(args: dict, outputs: dict, params: dict) -> None:
 
 
 def timing(args: dict, outputs: dict, params: dict) -> None:
-    importance = json.loads(Path(args["analysis"]).read_text())["importance"]
+    importance = json.loads(Path(args["importance"]).read_text())["importance"]
     res = timing_of(args["model"], args["data"], importance, params)
     write_json(outputs["json"], res)
     print(json.dumps(res["rows"], indent=1))

@@ -73,23 +73,25 @@ def declare(ctx) -> Paper:
 
     analysis = Run("analysis", f"{PKG}.runs:analysis", inputs={"model": f"{model}/config.json", "data": ctx.task_files(task)},
                    args={"model": model, "data": ctx.task_dir(task)}, outputs={"json": f"{res}/analysis.json"},
-                   params=params("examples", "heldout_examples", "model"), threads=2, mem_mb=3000)
-    runs = [analysis]
+                   params=params("examples", "heldout_examples", "model"), mem_mb=3000)
+    importance = Run("importance", f"{PKG}.runs:importance", inputs=analysis.inputs, args=analysis.args,
+                     outputs={"json": f"{res}/importance.json"}, params=params("examples", "model"), mem_mb=3000)
+    runs = [analysis, importance]
     curve_inputs = {}
     for t in cfg["curve_tasks"]:
         metric = ctx.TASKS[t].get("metric", "accuracy")
         if t == task and metric == "accuracy":  # the main model's curves come from its analysis (same method)
-            curve_inputs[t] = analysis.outputs["json"]
+            curve_inputs[t] = importance.outputs["json"]
             continue
         m = ctx.finetuned(mi["finetune"], t)
         runs.append(Run(f"curves_{t}", f"{PKG}.runs:curves", inputs={"model": f"{m}/config.json", "data": ctx.task_files(t)},
                         args={"model": m, "data": ctx.task_dir(t)}, outputs={"json": f"{res}/curves/{t}.json"},
-                        params=params("examples", task=t, metric=metric), threads=2, mem_mb=3000))
+                        params=params("examples", task=t, metric=metric), mem_mb=3000))
         curve_inputs[t] = runs[-1].outputs["json"]
     table4 = cfg["table4"]
     runs.append(Run("timing", f"{PKG}.runs:timing",
-                    inputs={"model": f"{model}/config.json", "data": ctx.task_files(task), "analysis": analysis.outputs["json"]},
-                    args={"model": model, "data": ctx.task_dir(task), "analysis": analysis.outputs["json"]},
+                    inputs={"model": f"{model}/config.json", "data": ctx.task_files(task), "importance": importance.outputs["json"]},
+                    args={"model": model, "data": ctx.task_dir(task), "importance": importance.outputs["json"]},
                     outputs={"json": f"{res}/timing.json"}, params=params("table4"), threads=table4["threads"], mem_mb=3000))
 
     def bert(tid, inputs, keys=(), **notes):
@@ -97,7 +99,7 @@ def declare(ctx) -> Paper:
                       data=notes.get("data", note["data"]),
                       params={"model_note": notes.get("model", note["model"]), **_pick(cfg, keys)})
 
-    one = {"json": analysis.outputs["json"]}
+    one = {"json": analysis.outputs["json"], "importance": importance.outputs["json"]}
     targets = [bert("fig1", one, ("flat_tolerance",)), bert("table3", one, ("keep_one_tolerance",)),
                bert("table6", one, ("keep_one_tolerance",)), bert("fig3", one, ("flat_tolerance",)),
                bert("fig6", curve_inputs, ("flat_tolerance", "curve_tasks"),
@@ -132,7 +134,7 @@ def declare(ctx) -> Paper:
             args, where = {"tasks": {t: ctx.task_dir(t) for t in f2["domains"]}}, "test splits: "
         runs.append(Run("domains", f"{PKG}.runs:domains", inputs={"model": f"{m2}/config.json", "data": data},
                         args={"model": m2, **args}, outputs={"json": f"{res}/domains.json"}, params=params("fig2"),
-                        threads=2, mem_mb=3000))
+                        mem_mb=3000))
         targets.append(bert("fig2", {"json": f"{res}/domains.json"}, model=f"{f2['model']['finetune']} fine-tuned "
                             f"here on {ctx.task_note(t2)}", data=where + " vs ".join(f2["domains"])))
 
@@ -170,18 +172,18 @@ def _mt(ctx, cfg: dict, res: str) -> tuple[list, list]:
         runs.append(Run("mt_train", f"{PKG}.mt_runs:train", inputs={"data": data}, args={"data": data_dir},
                         outputs={"config": f"{model}/config.json", "metrics": f"{model}/metrics.json"},
                         params={"toy_model": mt["toy_model"], "fig5_epochs": mt["fig5_epochs"], "seed": ctx.SEED},
-                        threads=2, mem_mb=2000))
+                        mem_mb=2000))
     analysis_params = {**_pick(mt, MT_KEYS), "data": mt["data"], "seed": ctx.SEED, "abs_level": cfg["abs_level"],
                        "step": cfg["step"]}
     inputs = {"data": data, **({"model": f"{model}/config.json"} if toy else {})}
     args = {"data": data_dir, "model": model if toy else mt["model"]}
     runs.append(Run("mt_analysis", f"{PKG}.mt_runs:analysis", inputs=inputs, args=args,
                     outputs={"json": f"{res}/mt_analysis.json"}, params={**analysis_params, "mt_model_spec": mt["model"]},
-                    threads=2, mem_mb=3000))
+                    mem_mb=3000))
     if fig5:
         runs.append(Run("mt_epochs", f"{PKG}.mt_runs:epochs", inputs=inputs, args=args,
                         outputs={"json": f"{res}/mt_epochs.json"}, params={**analysis_params, "epochs": mt["fig5_epochs"]},
-                        threads=2, mem_mb=3000))
+                        mem_mb=3000))
     if toy:
         tm = mt["toy_model"]
         model_note = (f"toy MarianMTModel {tm['layers']}+{tm['layers']} layers x {tm['heads']} heads, d={tm['d_model']}, "

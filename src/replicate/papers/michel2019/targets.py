@@ -15,8 +15,21 @@ import pandas as pd
 from replicate.methods import heads
 
 
+def merged(analysis: dict, importance: dict) -> dict:
+    """The two halves of the main model's analysis as one record (curves in the order I_h, confidence,
+    oracle, random ...)."""
+    curves = dict(importance["curves"])
+    ordered = {k: curves.pop(k) for k in ("importance", "confidence") if k in curves}
+    return {**analysis, **importance, "baseline": analysis["baseline"],
+            "curves": {**ordered, **analysis["curves"], **curves}}
+
+
 def _load(args: dict) -> dict:
-    return json.loads(Path(args["json"]).read_text())
+    """The run's record; the main model's two analysis halves (sweeps, importance) merged into one."""
+    res = json.loads(Path(args["json"]).read_text())
+    if "importance" in args:
+        res = merged(res, json.loads(Path(args["importance"]).read_text()))
+    return res
 
 
 def fig1(args: dict, params: dict, out: dict, entry: dict) -> dict:
