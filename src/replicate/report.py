@@ -96,6 +96,9 @@ def scorecard(files: list[str], md_path, params: dict) -> None:
         "Verdicts: reproduced / not reproduced (the paper's finding, not its exact number) / "
         "not comparable (a stand-in cannot test it) / qualitative (a figure without a number) / not run.",
         "",
+        "Versions of this run (installed from `requirements.lock`): "
+        + ", ".join(f"{name} {version}" for name, version in package_versions() if name in KEY_PACKAGES) + ".",
+        "",
         "| " + " | ".join(SCORECARD_COLUMNS) + " |",
         "| " + " | ".join("---" for _ in SCORECARD_COLUMNS) + " |",
     ]
@@ -228,6 +231,9 @@ def git_commit(where=None) -> str:
         except (OSError, subprocess.SubprocessError):
             continue
     return "unknown (not a git checkout)"
+
+
+KEY_PACKAGES = ("python", "torch", "transformers", "numpy", "scipy", "scikit-learn", "pandas", "spacy", "snakemake")
 
 
 def package_versions() -> list[tuple[str, str]]:
