@@ -151,7 +151,7 @@ def test_confidence_and_positional():
     m = _onehot_maps(1, 3, T, lambda l, h, q: q - 1 if h == 0 else (q + 1 if h == 1 else 2))
     m[0, 2] = 1.0 / T  # head 2: uniform
     conf = headroles.confidence([m])
-    np.testing.assert_allclose(conf[0], [0.92, 0.92, 1 / T])  # (1.0 + 4 x 0.9) / 5: q=0 of head 0 has only </s>
+    np.testing.assert_allclose(conf[0], [0.72, 0.72, 1 / T])  # (0 + 4 x 0.9) / 5: q=0 of head 0 has only </s>
     pos = headroles.positional_shares([m])
     assert pos[-1][0, 0] == 1.0 and pos[1][0, 1] == 1.0 and pos[-1][0, 2] < 0.9
 

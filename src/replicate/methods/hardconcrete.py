@@ -92,3 +92,53 @@ class HeadGates(nn.Module):
 
     def penalty(self) -> torch.Tensor:
         return l0_penalty(self.log_alpha, self.beta)
+
+
+def full_gates(gates: "HeadGates", rows: list[int], n_layers: int, n_heads: int) -> torch.Tensor:
+    """The instrument's (n_layers, n_heads) gate matrix: ones, with ``gates()`` in ``rows``."""
+    g = gates()
+    full = torch.ones(n_layers, n_heads, dtype=g.dtype)
+    return full.index_put((torch.as_tensor(rows),), g)
+
+
+def fit_gates(model, inst, gates: "HeadGates", rows: list[int], batches: list[dict], params: dict, seed: int,
+              trainable=None) -> list[dict]:
+    """Fine-tune ``model`` with Hard Concrete gates on the attention layers ``rows`` (gate rows of ``inst``):
+    loss = label-smoothed token cross-entropy + ``params['lam']`` x :func:`l0_penalty`, a new gate sample per
+    batch.  ``trainable``: the model parameters to update (default all; the encoder-only runs pass the source
+    embeddings and the encoder).  Returns the per-epoch curve (loss, penalty, expected open heads)."""
+    from tqdm.auto import tqdm
+
+    params_model = list(model.parameters()) if trainable is None else list(trainable)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for p in params_model:
+        p.requires_grad_(True)
+    opt = torch.optim.Adam([{"params": params_model, "lr": params["lr"]},
+                            {"params": [gates.log_alpha], "lr": params["gate_lr"]}], betas=(0.9, 0.98))
+    ce = nn.CrossEntropyLoss(ignore_index=-100, label_smoothing=params.get("label_smoothing", 0.1))
+    gen = torch.Generator().manual_seed(seed)
+    curve = []
+    model.train()
+    gates.train()
+    for epoch in tqdm(range(params["epochs"]), desc=f"prune lam={params['lam']}", unit="epoch"):
+        tot, pen, n = 0.0, 0.0, 0
+        order = torch.randperm(len(batches), generator=gen).tolist()
+        for k in order[: params.get("max_steps") or None]:
+            b = {key: v for key, v in batches[k].items() if key != "order"}
+            inst.gates = full_gates(gates, rows, inst.n_layers, inst.n_heads)
+            logits = model(**b).logits
+            xent = ce(logits.flatten(0, 1), b["labels"].flatten())
+            penalty = gates.penalty()
+            loss = xent + params["lam"] * penalty
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params_model, 1.0)
+            opt.step()
+            tot, pen, n = tot + xent.item(), pen + penalty.item(), n + 1
+        curve.append({"epoch": epoch + 1, "xent": tot / n, "penalty": pen / n,
+                      "expected_open": float(p_open(gates.log_alpha.detach()).sum())})
+    model.eval()
+    gates.eval()
+    inst.gates = full_gates(gates, rows, inst.n_layers, inst.n_heads).detach()
+    return curve

@@ -27,8 +27,9 @@ SHORT = {"nsubj": ("v", "s"), "dobj": ("v", "o"), "amod": ("n", "a"), "advmod": 
 
 
 def confidence(maps: list[np.ndarray]) -> np.ndarray:
-    """(L, H) mean over the query tokens (``</s>`` excluded) of the maximum attention weight."""
-    return np.mean(np.concatenate([m[:, :, :-1].max(-1) for m in maps], -1), -1)
+    """(L, H) mean over the query tokens of the maximum attention weight, ``</s>`` excluded as query and key
+    (not renormalised; the card's recommendation)."""
+    return np.mean(np.concatenate([m[:, :, :-1, :-1].max(-1) for m in maps], -1), -1)
 
 
 def positional_shares(maps: list[np.ndarray]) -> dict[int, np.ndarray]:

@@ -60,6 +60,15 @@ def evaluate_bleu(model, text_src, text_tgt, rows, params) -> float:
     return mt.bleu(hyps, [t for _, t in rows], tokenize=params.get("bleu_tokenize", "13a"))
 
 
+def device_of(params) -> str:
+    d = params.get("device", "cpu")
+    return d if d == "cpu" or torch.cuda.is_available() else "cpu"
+
+
+def to_device(batches_: list[dict], device: str) -> list[dict]:
+    return batches_ if device == "cpu" else [{k: v.to(device) if k != "order" else v for k, v in b.items()} for b in batches_]
+
+
 def train(args, outputs, params) -> None:
     from replicate.models.training import seed_everything
 
@@ -69,11 +78,11 @@ def train(args, outputs, params) -> None:
     rows = {k: nmt.read_split(data / f"{k}.tsv") for k in ("train", "dev", "test")}
     seed_everything(params["seed"])
     model = nmt.build_model(len(src), len(tgt), params)
-    device = params.get("device", "cpu")
+    device = device_of(params)
     model.to(device)
     t0 = time.time()
-    result = mt.train(model, batches(src, tgt, rows["train"], params), batches(src, tgt, rows["dev"], params),
-                      params, {}, params["seed"])
+    result = mt.train(model, to_device(batches(src, tgt, rows["train"], params), device),
+                      to_device(batches(src, tgt, rows["dev"], params), device), params, {}, params["seed"])
     seconds = time.time() - t0
     model.eval()
     out_dir = Path(outputs["config"]).parent
