@@ -49,3 +49,20 @@ def test_prepare_and_train(tmp_path):
 def test_missing_tokenizer_is_clear(tmp_path):
     with pytest.raises(FileNotFoundError, match="shared_translation"):
         nmt.source_tokenizer(tmp_path)
+
+
+def test_prepare_stops_on_a_malformed_corpus(tmp_path):
+    """The shared data run fails before any training, naming the file and line."""
+    import gzip
+
+    from replicate.data.libreoffice import CorpusError
+
+    with gzip.open(tmp_path / "en-ru.tsv.gz", "wt", encoding="utf-8") as fh:
+        fh.write("Open the file now.\tОткройте файл.\nbroken line without a tab\n")
+    outs = {k: str(tmp_path / "out" / k) for k in ("train", "dev", "test", "src_spm", "tgt_spm", "stats")}
+    with pytest.raises(CorpusError, match=r"en-ru\.tsv\.gz:2"):
+        translation.prepare({}, outs, {"pair": "en-ru", "folder": str(tmp_path), "seed": 0, "dev": 1, "test": 1,
+                                       "vocab": 50})
+    with pytest.raises(CorpusError, match="missing"):
+        translation.prepare({}, outs, {"pair": "en-de", "folder": str(tmp_path), "seed": 0, "dev": 1, "test": 1,
+                                       "vocab": 50})

@@ -59,16 +59,17 @@ def fig1(args, params, out, entry) -> dict:
     prel, pconf = np.asarray(paper["relevance"]), np.asarray(paper["confidence"])
     fig, axes = plt.subplots(1, 5, figsize=(22, 3.6))
     sns.heatmap(srel, ax=axes[0], cmap="Reds", annot=True, fmt=".2f", annot_kws={"fontsize": 7},
-                yticklabels=range(1, L + 1), cbar=False)
+                yticklabels=range(1, L + 1), xticklabels=range(1, H + 1), cbar=False)
     axes[0].set_title("(a) ours: LRP relevance (z+), sorted per layer", fontsize=9)
     sns.heatmap(sconf, ax=axes[1], cmap="Blues", annot=True, fmt=".2f", annot_kws={"fontsize": 7},
-                yticklabels=range(1, L + 1), cbar=False, vmin=0, vmax=1)
+                yticklabels=range(1, L + 1), xticklabels=range(1, H + 1), cbar=False, vmin=0, vmax=1)
     axes[1].set_title("(b) ours: confidence (same order)", fontsize=9)
     kinds = np.array([[list(KIND_COLOUR).index(headroles.function_kind(f)) for f in row] for row in sfun])
     from matplotlib.colors import ListedColormap
 
     sns.heatmap(kinds, ax=axes[2], cmap=ListedColormap(list(KIND_COLOUR.values())), vmin=-0.5, vmax=3.5, cbar=False,
                 annot=np.array(sfun, dtype=object), fmt="", annot_kws={"fontsize": 7}, yticklabels=range(1, L + 1),
+                xticklabels=range(1, H + 1),
                 linewidths=0.5, linecolor="white")
     axes[2].set_title("(c) ours: functions (purple ±1, green syntactic, orange rare)", fontsize=9)
     sns.heatmap(prel, ax=axes[3], cmap="Reds", annot=True, fmt=".2f", annot_kws={"fontsize": 6},
@@ -78,7 +79,7 @@ def fig1(args, params, out, entry) -> dict:
                 yticklabels=range(1, len(pconf) + 1), cbar=False, vmin=0, vmax=1)
     axes[4].set_title("paper confidence [approx]", fontsize=9)
     for ax in axes:
-        ax.set_xlabel("head (sorted by relevance)")
+        ax.set_xlabel("rank by relevance within the layer")
         ax.set_ylabel("layer")
     plots.finish(fig, out["png"], f"{KEY}/fig1: encoder heads: relevance, confidence and function",
                  f"{params['model_note']}; {params['data_note']}")
