@@ -160,6 +160,9 @@ def prune(args, outputs, params) -> None:
     else:
         rows, trainable = list(range(inst.n_layers)), None
     gates = hc.HeadGates(len(rows), inst.n_heads, seed=params["seed"])
+    if params.get("reference"):  # the same fine-tuning with every gate fixed open (g = 1): the BLEU reference
+        gates.log_alpha.data.fill_(20.0)
+        params = {**params, "lam": 0.0, "gate_lr": 0.0}
     train_rows = nmt.read_split(data / "train.tsv")
     b = translation.to_device(translation.batches(src, tgt, train_rows, params), device)
     curve = hc.fit_gates(model, inst, gates, rows, b, params, params["seed"], trainable=trainable)
@@ -168,7 +171,7 @@ def prune(args, outputs, params) -> None:
     bleu = _bleu(model, src, tgt, test, params)
     la = gates.log_alpha.detach()
     write_json(outputs["json"], {
-        "lam": params["lam"], "types": params["types"], "kinds": inst.kinds, "rows": rows,
+        "lam": params["lam"], "types": params["types"], "reference": bool(params.get("reference")), "kinds": inst.kinds, "rows": rows,
         "gates": g.tolist(), "log_alpha": la.tolist(), "open": (g > 0).int().tolist(),
         "binarised_open": (hc.p_one(la) > hc.p_closed(la)).int().tolist(),
         "bleu": bleu, "curve": curve})

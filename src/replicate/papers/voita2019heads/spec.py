@@ -61,6 +61,10 @@ def declare(ctx) -> Paper:
                     params={**common, "types": types, "lam": lam}, threads=p["threads"], mem_mb=3000)
             runs.append(r)
             prune[types][lam] = r.outputs["json"]
+    ref = Run("prune_encoder_ref", f"{PKG}.runs:prune", inputs=inputs, args=args,
+              outputs={"json": f"{res}/prune/encoder_ref.json"},
+              params={**common, "types": "encoder", "lam": 0.0, "reference": True}, threads=p["threads"], mem_mb=3000)
+    runs.append(ref)
     scratch = {}
     for lam in p["scratch_lambdas"]:
         if lam not in prune["all"]:
@@ -87,7 +91,7 @@ def declare(ctx) -> Paper:
         Target("fig4", f"{PKG}.targets:fig4", inputs=an, model=note, data=pdata),
         Target("fig5", f"{PKG}.targets:fig5", inputs=an, model=note, data=pdata),
         Target("fig6", f"{PKG}.targets:fig6", model="closed forms", data="none"),
-        Target("fig7", f"{PKG}.targets:fig7", inputs={**metrics, **enc}, model=note,
+        Target("fig7", f"{PKG}.targets:fig7", inputs={**metrics, "reference": ref.outputs["json"], **enc}, model=note,
                data=f"test split; encoder gates, decoder frozen, {sweep(p['encoder_lambdas'])}"),
         Target("fig8", f"{PKG}.targets:fig8", inputs={**an, **enc}, model=note,
                data=f"encoder gates, {sweep(p['encoder_lambdas'])}; functions from {pdata}"),
