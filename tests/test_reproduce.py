@@ -35,6 +35,8 @@ TOLERANCE["brunner2020/nullspace_rows"] = 0.2
 # michel2019 translation targets: BLEU (0-100) of greedy decodes of a model trained here; a BLAS difference that
 # flips one decoded token moves BLEU by a few tenths, and bootstrap p-values by a few hundredths
 TOLERANCE.update({f"michel2019/{s}": 0.5 for s in ("table1", "table2", "table5", "fig1a", "fig2a", "fig3a", "fig4", "fig5")})
+# voita2019heads: BLEU of greedy decodes (fig7, table2) as michel2019's translation targets
+TOLERANCE.update({f"voita2019heads/{s}": 0.5 for s in ("fig7", "table2")})
 DEFAULT_TOLERANCE = 0.03
 # Timing columns (machine- and load-dependent) and targets whose verdict comes from timings: not compared.
 TIMING_COLUMNS = {"michel2019/table4": {"original_examples_per_s", "pruned_examples_per_s", "speedup", "speedup_pct"}}

@@ -36,6 +36,7 @@ class _State:
     recording: bool = False
     keep_grad: bool = False
     record_values: bool = False
+    detach_probs: bool = False  # attention weights held constant in the backward pass (LRP's attention-core rule)
     attentions: list = field(default_factory=list)
     values: list = field(default_factory=list)  # (B, H, T, d) value vectors (with bias), when asked
     contexts: list = field(default_factory=list)  # (B, H, T, d) per-head outputs A·V (before W^O), when asked
@@ -69,6 +70,8 @@ def attend(module: nn.Module, query, key, value, attention_mask, scaling: float,
                 probs.retain_grad()
             state.attentions[layer] = probs if state.keep_grad else probs.detach()
     probs_used = nn.functional.dropout(probs, p=dropout, training=module.training)
+    if hooked is not None and state.detach_probs:
+        probs_used = probs_used.detach()
     if hooked is not None:
         probs_used = probs_used * state.gates[layer].to(probs.device, probs.dtype).view(1, -1, 1, 1)
     context = torch.matmul(probs_used, value)
