@@ -190,7 +190,7 @@ def train(model: EncoderLM, objective: str, train_seqs, valid_seqs, params: dict
         step += 1
         bar.update(1)
         if step % 50 == 0 or step == params["steps"]:
-            curve.append((step, float(loss)))
+            curve.append((step, loss.item()))
     bar.close()
     model.eval()
     return {"curve": curve, **evaluate(model, objective, valid_seqs, vocab_size, seed)}
