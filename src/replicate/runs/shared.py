@@ -45,3 +45,45 @@ def pairs_note(lo, hi) -> str:
 def hta_note(ctx) -> str:
     h = ctx.config["brunner2020"]["hta"]
     return f"{h['n_pairs']} Wikipedia sentence pairs, {h['min_tokens']}-{h['max_tokens']} tokens"
+
+
+# ----------------------------------------------------------------------------- translation (voita2019heads, voita2019evolution)
+
+
+def parallel_dir(ctx) -> str:
+    """The split corpus and sentencepiece models of the configured pair (``data.parallel``)."""
+    return f"{ctx.DATA}/parallel/{ctx.config['data']['parallel']['pair']}"
+
+
+def parallel(ctx) -> Run:
+    """The shipped LibreOffice help pairs (:mod:`replicate.data.libreoffice`), split into train / dev / test
+    (``source<TAB>target``), with the source and target sentencepiece models trained on the training split
+    (:mod:`replicate.runs.translation`).  The source tokenizer: ``replicate.models.nmt.SPText(outputs['src_spm'])``."""
+    d = parallel_dir(ctx)
+    return ctx.share(Run(
+        "parallel", func="replicate.runs.translation:prepare",
+        outputs={"train": f"{d}/train.tsv", "dev": f"{d}/dev.tsv", "test": f"{d}/test.tsv",
+                 "src_spm": f"{d}/src.model", "tgt_spm": f"{d}/tgt.model", "stats": f"{d}/stats.json"},
+        params={**ctx.config["data"]["parallel"], "seed": ctx.SEED}))
+
+
+def translation_dir(ctx) -> str:
+    return f"{ctx.MODELS}/translation/{ctx.config['data']['parallel']['pair']}/seed{ctx.SEED}"
+
+
+def translation(ctx) -> Run:
+    """The shared MarianMTModel trained on :func:`parallel` (``training.translation``); outputs ``config``
+    (its ``config.json``: the directory loads with ``replicate.models.nmt.load_model``) and ``metrics``."""
+    data, model = parallel(ctx), translation_dir(ctx)
+    tr = ctx.config["training"]["translation"]
+    return ctx.share(Run(
+        "translation", func="replicate.runs.translation:train",
+        inputs={"data": list(data.outputs.values())}, args={"data": parallel_dir(ctx)},
+        outputs={"config": f"{model}/config.json", "metrics": f"{model}/metrics.json"},
+        params={**tr, "seed": ctx.SEED}, threads=tr["threads"], mem_mb=3000))
+
+
+def translation_note(ctx) -> str:
+    tr, pair = ctx.config["training"]["translation"], ctx.config["data"]["parallel"]["pair"]
+    return (f"MarianMTModel {tr['layers']}+{tr['layers']} layers x {tr['heads']} heads, d={tr['d_model']}, trained here "
+            f"on LibreOffice help {pair.upper()} ({tr['epochs']} epochs)")
