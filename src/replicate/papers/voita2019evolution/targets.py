@@ -51,6 +51,7 @@ def _curves(ax, series: dict, layers, ylabel: str, title: str, styles: dict | No
         ax.plot(layers, vals, "-o", ms=3, label=name, color=COLOURS.get(model),
                 ls=(styles or {}).get(name, "-"))
     ax.set_xlabel("layer")
+    ax.set_xticks(list(layers))
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7)
@@ -81,10 +82,12 @@ def fig1(args, params, out, entry) -> dict:
     fig, ax = plots.panels(1, 5.5, 3.8)
     _curves(ax[0, 0], res, layers, "MI(token; k-means cluster), nats", "MI with the input token")
     n_types = len(np.unique(smp["ids"][rows]))
-    ax[0, 0].axhline(np.log(n_types), color="grey", lw=0.8, ls=":")
+    ax[0, 0].axhline(np.log(n_types), color="grey", lw=0.8, ls=":", label=f"ln {n_types} (token entropy)")
+    ax[0, 0].legend(fontsize=7)
     plots.finish(fig, out["png"], f"{KEY}/fig1: MI with the input token", params["note"])
     mt, lm, mlm = (np.array(res[m]) for m in MODELS)
     return {"values": {"lm_drop": float(lm[0] - lm[-1]), "mt_drop": float(mt[0] - mt[-1]),
+                       "lm_minus_mt_drop": float((lm[0] - lm[-1]) - (mt[0] - mt[-1])),
                        "mlm_recovery": float(mlm[-1] - mlm[1:-1].min()), "mlm_drop": float(mlm[0] - mlm[-1])},
             "ours": _fmt_series({m: res[m] for m in MODELS}, ".2f"),
             "detail": (f"{n_types} most frequent tokens x {params['mi']['per_type']} occurrences ({len(rows)} rows), "
@@ -165,6 +168,8 @@ def fig3(args, params, out, entry) -> dict:
     for name, g in df[df.panel == "b"].groupby("series", sort=False):
         ax[0, 1].plot(g.layers, g.distance, "-o", ms=3, label=name, color=COLOURS[name])
     ax[0, 1].set_title("(b) consecutive layers", fontsize=9)
+    ax[0, 0].set_xlabel("layer")
+    ax[0, 1].set_xlabel("layer pair")
     for a in ax[0]:
         a.set_ylabel("PWCCA distance")
         a.legend(fontsize=7)
@@ -228,6 +233,7 @@ def fig4(args, params, out, entry) -> dict:
     plots.finish(fig, out["png"], f"{KEY}/fig4: token change by frequency rank", params["note"])
     first, last = names[min(idx)], names[max(idx)]
     t = df.pivot_table(index=["model", "layers"], columns="group", values="distance")
+    t = t[[names[g] for g in sorted(idx)]]
     top = f"{L - 1}-{L}"
     vals = {"mt_freq_minus_rare_12": float(t.loc[("MT", "1-2"), first] - t.loc[("MT", "1-2"), last]),
             "lm_freq_minus_rare_12": float(t.loc[("LM", "1-2"), first] - t.loc[("LM", "1-2"), last]),
@@ -256,6 +262,7 @@ def fig5(args, params, out, entry) -> dict:
             ax[0, i].plot(g.layer, g.distance, "-o", ms=3, label=f"rank {name}")
         ax[0, i].set_title(model, fontsize=9)
         ax[0, i].set_xlabel("layer")
+        ax[0, i].set_xticks(sorted(tabs[model].layer.unique()))
     ax[0, 0].set_ylabel("PWCCA distance (influence)")
     ax[0, -1].legend(fontsize=6)
     plots.finish(fig, out["png"], f"{KEY}/fig5: token influence by frequency rank", params["note"])
@@ -264,7 +271,7 @@ def fig5(args, params, out, entry) -> dict:
         l1 = tabs[m][tabs[m].layer == 1].set_index("group").distance
         vals[f"{m.lower()}_rare_minus_freq_l1"] = float(l1.iloc[-1] - l1.iloc[0])
         vals[f"{m.lower()}_rare_minus_others_l1"] = float(l1.iloc[-1] - l1.iloc[:-1].max())
-        ours.append(f"{m} L1: " + ", ".join(f"{g} {v:.4f}" for g, v in l1.items()))
+        ours.append(f"{m} L1: " + ", ".join(f"{g} {v:.2e}" for g, v in l1.items()))
     return {"values": vals, "ours": "; ".join(ours),
             "detail": (f"one token of the group per sentence hidden from every query at layer n; views = the other tokens' "
                        f"layer-n states; up to {params['influence']['max_sentences']} training sentences per group")}
@@ -312,8 +319,16 @@ def fig15(args, params, out, entry) -> dict:
 # ----------------------------------------------------------------------------- kNN
 
 
+def _knn_rows(smp, params) -> np.ndarray:
+    """The kNN pool: ``n_types`` frequent tokens x ``per_type`` occurrences each (``per_type`` > k, so that every
+    query can have k neighbours of its own token: a random pool of a Zipfian sample caps the same-token share at
+    the query type's count / k)."""
+    kn = params["knn"]
+    return sim.balanced_sample(smp["ids"], kn["n_types"], kn["per_type"], params["seed"], allowed=_real(smp))
+
+
 def _neighbours(args, params, smp, models=MODELS):
-    rows = _rows(smp, params["knn"]["tokens"], params["seed"])
+    rows = _knn_rows(smp, params)
     nb = {}
     for m in models:
         st = _states(args, m)
@@ -321,7 +336,7 @@ def _neighbours(args, params, smp, models=MODELS):
     return rows, nb
 
 
-def _agreement_fig(args, params, out, labelsets: dict, title: str, ylabel: str, valid=None):
+def _agreement_fig(args, params, out, labelsets: dict, title: str, ylabel: str, valid=None, panel: str = ""):
     """Share of the k nearest neighbours agreeing on each label set, per model and layer 1..L."""
     smp = _sample(args)
     rows, nb = _neighbours(args, params, smp)
@@ -336,17 +351,21 @@ def _agreement_fig(args, params, out, labelsets: dict, title: str, ylabel: str, 
     n_panels = len(labelsets)
     fig, ax = plots.panels(n_panels, 5, 3.8)
     for i, lname in enumerate(labelsets):
-        _curves(ax[0, i], {s: v for s, v in res.items() if s.endswith(lname) or not lname}, layers, ylabel,
-                f"{lname or 'same label'}")
+        _curves(ax[0, i], {m: res[f"{m} {lname}".strip()] for m in MODELS}, layers, ylabel, lname or panel)
     plots.finish(fig, out["png"], f"{KEY}/{title}", params["note"])
     return res, len(rows)
 
 
 def fig7(args, params, out, entry) -> dict:
     res, n = _agreement_fig(args, params, out, {"": lambda s: s["ids"]}, "fig7: same token among the nearest neighbours",
-                            f"share of top-{params['knn']['k']} neighbours")
-    return {"values": {f"{m.lower()}_top": res[m][-1] for m in MODELS} | {f"{m.lower()}_l1": res[m][0] for m in MODELS},
-            "ours": _fmt_series(res), "detail": f"{n} token occurrences pooled, Euclidean top-{params['knn']['k']}"}
+                            f"share of top-{params['knn']['k']} neighbours", panel="same token")
+    kn = params["knn"]
+    vals = {f"{m.lower()}_top": res[m][-1] for m in MODELS} | {f"{m.lower()}_l1": res[m][0] for m in MODELS}
+    vals.update(mt_minus_lm_top=res["MT"][-1] - res["LM"][-1], mlm_minus_mt_top=res["MLM"][-1] - res["MT"][-1])
+    return {"values": vals,
+            "ours": _fmt_series(res),
+            "detail": (f"{n} token occurrences pooled ({n // kn['per_type']} most frequent tokens x {kn['per_type']} "
+                       f"occurrences each), Euclidean top-{kn['k']}, self excluded")}
 
 
 def fig9(args, params, out, entry) -> dict:
@@ -378,16 +397,20 @@ def fig11(args, params, out, entry) -> dict:
                             f"share of top-{params['knn']['k']} neighbours", valid=lambda s: (s["left"] >= 0))
     mean = {s: float(np.mean(v)) for s, v in res.items()}
     return {"values": {"lm_left": mean["LM left"], "lm_right": mean["LM right"], "mlm_right": mean["MLM right"],
-                       "mt_left_l1": res["MT left"][0], "lm_left_l1": res["LM left"][0]},
+                       "mt_left_l1": res["MT left"][0], "lm_left_l1": res["LM left"][0],
+                       "lm_left_minus_right": mean["LM left"] - mean["LM right"],
+                       "lm_minus_mt_left_l1": res["LM left"][0] - res["MT left"][0]},
             "ours": _fmt_series(res), "detail": f"{n} occurrences (not sentence-initial), Euclidean top-{params['knn']['k']}"}
 
 
 def fig12(args, params, out, entry) -> dict:
     res, n = _agreement_fig(args, params, out, {"": lambda s: s["tag"]},
                             "fig12: same tag among the nearest neighbours (stand-in: spaCy fine-grained tag, not CCG)",
-                            f"share of top-{params['knn']['k']} neighbours")
-    return {"values": {"mt_gain": float(max(res["MT"][2:]) - res["MT"][0]), "mt_max": float(max(res["MT"])),
-                       "lm_max": float(max(res["LM"])), "mlm_max": float(max(res["MLM"]))},
+                            f"share of top-{params['knn']['k']} neighbours", panel="same spaCy fine-grained tag")
+    mx = {m: float(max(res[m])) for m in MODELS}
+    return {"values": {"mt_gain": float(max(res["MT"][1:]) - res["MT"][0]), "mt_max": mx["MT"],
+                       "lm_max": mx["LM"], "mlm_max": mx["MLM"], "mt_minus_lm_max": mx["MT"] - mx["LM"],
+                       "mlm_minus_lm_max": mx["MLM"] - mx["LM"]},
             "ours": _fmt_series(res),
             "detail": (f"{n} occurrences; STAND-IN TAG SET: spaCy fine-grained (Penn) tag of the word each piece belongs to "
                        f"({params['spacy_model']}), not CCG supertags")}
@@ -402,7 +425,9 @@ def fig13(args, params, out, entry) -> dict:
     ks = list(mean)
     get = lambda m, part: mean[next(k for k in ks if k.startswith(m + " ") and part in k)]  # noqa: E731
     return {"values": {"mlm_left": get("MLM", "left part"), "lm_left": get("LM", "left part"),
-                       "mlm_right": get("MLM", "right part"), "lm_right": get("LM", "right part")},
+                       "mlm_right": get("MLM", "right part"), "lm_right": get("LM", "right part"),
+                       "mlm_minus_lm_left": get("MLM", "left part") - get("LM", "left part"),
+                       "mlm_minus_lm_right": get("MLM", "right part") - get("LM", "right part")},
             "ours": _fmt_series(res),
             "detail": (f"{n} occurrences; STAND-IN for CCG left/right parts: spaCy dependency label, and head direction + "
                        "label (not CCG supertags)")}
@@ -411,7 +436,8 @@ def fig13(args, params, out, entry) -> dict:
 # ----------------------------------------------------------------------------- t-SNE
 
 
-def _tsne_grid(args, params, out, words: list[str], colour, title: str, masked_mlm: bool, cmap=None, legend=True):
+def _tsne_grid(args, params, out, words: list[str], colour, title: str, masked_mlm: bool, cmap=None, legend=True,
+               cbar_label: str = ""):
     smp = _sample(args)
     lower = np.char.lower(smp["pieces"].astype(str))
     piece_ids = np.flatnonzero(np.isin(lower, ["\u2581" + w for w in words]))  # "is" and "Is"
@@ -420,8 +446,11 @@ def _tsne_grid(args, params, out, words: list[str], colour, title: str, masked_m
     cap = params["tsne"]["max_points"]
     if len(rows) > cap:
         rows = np.sort(rng.choice(rows, cap, replace=False))
+    c, labels = colour(smp, rows)
     recs = []
-    fig, ax = plots.panels(6, 2.3, 2.3, n_rows=3)
+    n_layers = _states(args, "MT").shape[0] - 1
+    fig, ax = plots.panels(n_layers, 2.6, 2.5, n_rows=3)
+    handles = {}
     for i, m in enumerate(MODELS):
         if m == "MLM" and masked_mlm:
             f = np.load(args["states_mlm"])
@@ -431,34 +460,43 @@ def _tsne_grid(args, params, out, words: list[str], colour, title: str, masked_m
         for l in range(1, st.shape[0]):
             xy = sim.tsne(st[l, rows].astype(np.float64), params["seed"], params["tsne"]["perplexity"],
                           params["tsne"]["max_iter"])
-            c, labels = colour(smp, rows)
             a = ax[i, l - 1]
             if cmap:
-                a.scatter(xy[:, 0], xy[:, 1], c=c, s=5, cmap=cmap)
+                sc = a.scatter(xy[:, 0], xy[:, 1], c=c, s=7, cmap=cmap, vmin=c.min(), vmax=c.max())
             else:
-                for lab in np.unique(labels):
+                for j, lab in enumerate(np.unique(labels)):
                     sel = labels == lab
-                    a.scatter(xy[sel, 0], xy[sel, 1], s=5, label=lab)
+                    handles[lab] = a.scatter(xy[sel, 0], xy[sel, 1], s=6, color=f"C{j}", label=lab)
             if masked_mlm and m == "MLM":
                 msk = feed[rows] != smp["ids"][rows]
-                a.scatter(xy[msk, 0], xy[msk, 1], s=14, facecolors="none", edgecolors="k", lw=0.5)
+                h = a.scatter(xy[msk, 0], xy[msk, 1], s=22, facecolors="none", edgecolors="k", lw=0.6)
+                handles["MLM input masked / replaced"] = h
             a.set_xticks([])
             a.set_yticks([])
             if i == 0:
-                a.set_title(f"layer {l}", fontsize=8)
+                a.set_title(f"layer {l}", fontsize=9)
             if l == 1:
                 a.set_ylabel(m)
             for r, (x, y) in zip(rows, xy):
                 recs.append({"model": m, "layer": l, "row": int(r), "x": float(x), "y": float(y)})
-    if legend and not cmap:
-        ax[0, -1].legend(fontsize=6, markerscale=2)
+    fig.suptitle(f"{KEY}/{title}\n" + plots.wrap_note(params["note"], 140), fontsize=10)
+    if cmap:  # a colour bar in its own column to the right of the grid
+        fig.tight_layout(rect=(0, 0, 0.88, 1))
+        cax = fig.add_axes((0.9, 0.2, 0.018, 0.55))
+        fig.colorbar(sc, cax=cax, label=cbar_label)
+    else:  # the legend in a strip below the grid
+        fig.tight_layout(rect=(0, 0.05, 1, 1))
+        if legend:
+            counts = {lab: int((labels == lab).sum()) for lab in np.unique(labels)}
+            fig.legend(list(handles.values()), [f"{k} ({counts[k]})" if k in counts else k for k in handles],
+                       loc="lower center", ncol=min(len(handles), 6), fontsize=8, markerscale=2, frameon=False,
+                       bbox_to_anchor=(0.5, 0.0))
     df = pd.DataFrame(recs)
-    c, labels = colour(smp, rows)
     lab_of = dict(zip(rows.tolist(), labels.tolist()))
     df["label"] = df.row.map(lab_of)
     df["position"] = df.row.map(dict(zip(rows.tolist(), smp["pos"][rows].tolist())))
     _write(df, out)
-    plots.finish(fig, out["png"], f"{KEY}/{title}", params["note"])
+    plots.save(fig, out["png"])
     return len(rows)
 
 
@@ -476,14 +514,18 @@ def fig8(args, params, out, entry) -> dict:
 def fig10(args, params, out, entry) -> dict:
     def by_pos(smp, rows):
         return smp["pos"][rows], smp["pos"][rows].astype(str)
-    n = _tsne_grid(args, params, out, ["it"], by_pos, "fig10: t-SNE of 'it', coloured by position", False, cmap="viridis")
+    n = _tsne_grid(args, params, out, ["it"], by_pos, "fig10: t-SNE of 'it', coloured by position", False, cmap="viridis",
+                   cbar_label="position in the sentence")
     return {"values": {}, "ours": f"{n} occurrences per panel", "detail": "sklearn TSNE, PCA init, seeded"}
 
 
 def fig14(args, params, out, entry) -> dict:
-    def by_tag(smp, rows):
-        return None, smp["tag"][rows]
-    n = _tsne_grid(args, params, out, ["is"], by_tag,
-                   "fig14: t-SNE of 'is', coloured by stand-in tag (spaCy fine-grained tag, not CCG)", False)
+    def by_dep(smp, rows):
+        dep = smp["dep"][rows].astype(str)
+        keep = [d for d, _ in sorted(((d, (dep == d).sum()) for d in np.unique(dep)), key=lambda x: -x[1])[:5]]
+        return None, np.where(np.isin(dep, keep), dep, "other")
+    n = _tsne_grid(args, params, out, ["is"], by_dep,
+                   "fig14: t-SNE of 'is', coloured by stand-in tag (spaCy dependency label of the word, not CCG)", False)
     return {"values": {}, "ours": f"{n} occurrences per panel",
-            "detail": "STAND-IN TAG SET: spaCy fine-grained tag, not CCG; colour intensity by position not drawn"}
+            "detail": ("STAND-IN TAG SET: spaCy dependency label of 'is' (its five commonest labels, the rest 'other'; "
+                       "its fine-grained tag is VBZ almost always), not CCG; colour intensity by position not drawn")}
