@@ -167,7 +167,8 @@ def _states(enc, causal, seqs, batch_size, inputs=None) -> np.ndarray:
 
 def extract(args, outputs, params) -> None:
     """Layer states 0..L of every sampled token (``states``), and for the MLM the states under
-    training-style masking repeated ``mlm_draws`` times (``masked_states``, ``masked_inputs``, ``chosen``)."""
+    training-style masking repeated ``mlm_draws`` times (``masked_states``, ``masked_inputs``, ``chosen``;
+    none when 0)."""
     from replicate.models import encoder_lm as E
 
     torch.set_num_threads(params["threads"])
@@ -175,7 +176,7 @@ def extract(args, outputs, params) -> None:
     enc, causal = load_encoder(args["model"], args["data"], params["kind"])
     seqs = _sentence_ids(smp)
     out = {"states": _states(enc, causal, seqs, params["batch_size"])}
-    if params["kind"] == "mlm":
+    if params["kind"] == "mlm" and params["mlm_draws"] > 0:
         g = torch.Generator().manual_seed(params["seed"])
         vocab = enc.embed_tokens.weight.shape[0] - 1
         ms, mi, ch = [], [], []

@@ -60,7 +60,9 @@ def declare(ctx) -> Paper:
         states[name] = f"{res}/states_{name}.npz"
         runs.append(Run(f"extract_{name}", f"{PKG}.runs:extract", inputs={"sample": smp, "model": wait, **data_in},
                         args={"sample": smp, "model": path, "data": data_dir}, outputs={"npz": states[name]},
-                        params={"kind": kind, "batch_size": 64, "seed": seed, "mlm_draws": cfg["mlm_draws"], "threads": 1}))
+                        params={"kind": kind, "batch_size": 64, "seed": seed, "threads": 1,
+                                # masked draws (fig2, fig8) of the main MLM only; the init. models serve fig3
+                                "mlm_draws": 0 if name.endswith("_init") else cfg["mlm_draws"]}))
     influence = {}
     for name in ("mt", "lm", "mlm"):
         wait, path, kind = models[name]

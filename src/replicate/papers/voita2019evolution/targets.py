@@ -17,6 +17,7 @@ KEY = "voita2019evolution"
 MODELS = ("MT", "LM", "MLM")
 COLOURS = {"MT": "#1f77b4", "LM": "#d62728", "MLM": "#2ca02c"}
 SPECIAL = 3  # <pad>, </s>, <unk>
+MIN_TSNE = 5  # fewer occurrences of the t-SNE words: the panels say so instead of a picture
 
 
 # ----------------------------------------------------------------------------- loading
@@ -48,7 +49,7 @@ def _fmt_series(d: dict, fmt=".3f") -> str:
 def _curves(ax, series: dict, layers, ylabel: str, title: str, styles: dict | None = None):
     for name, vals in series.items():
         model = name.split()[0]
-        ax.plot(layers, vals, "-o", ms=3, label=name, color=COLOURS.get(model),
+        ax.plot(layers, vals, marker="o", ms=3, label=name, color=COLOURS.get(model),
                 ls=(styles or {}).get(name, "-"))
     ax.set_xlabel("layer")
     ax.set_xticks(list(layers))
@@ -163,7 +164,7 @@ def fig3(args, params, out, entry) -> dict:
     _write(df, out)
     fig, ax = plots.panels(2, 5, 3.8)
     for name, g in df[df.panel == "a"].groupby("series", sort=False):
-        ax[0, 0].plot(g.layers, g.distance, "-o", ms=3, label=name, ls=":" if "init" in name else "-")
+        ax[0, 0].plot(g.layers, g.distance, marker="o", ms=3, label=name, ls=":" if "init" in name else "-")
     ax[0, 0].set_title("(a) same layer, between models", fontsize=9)
     for name, g in df[df.panel == "b"].groupby("series", sort=False):
         ax[0, 1].plot(g.layers, g.distance, "-o", ms=3, label=name, color=COLOURS[name])
@@ -181,7 +182,7 @@ def fig3(args, params, out, entry) -> dict:
             "lm_mlm": float(a_tab.loc["LM vs MLM", up].mean()),
             "mt_first_pair": float(b_tab.loc["MT", "1-2"]), "mt_last_pair": float(b_tab.loc["MT", f"{L - 1}-{L}"]),
             "mlm_last_pair": float(b_tab.loc["MLM", f"{L - 1}-{L}"]),
-            "mlm_prev_pair": float(b_tab.loc["MLM", f"{L - 2}-{L - 1}"])}
+            "mlm_prev_pair": float(b_tab.loc["MLM", f"{L - 2}-{L - 1}"]) if L >= 3 else None}
     for a, b in inits:
         vals[f"{a.lower()}_init"] = float(a_tab.loc[f"{a} init.", up].mean())
     ours = ("(a) " + "; ".join(f"{s}: " + ", ".join(f"{v:.3f}" for v in a_tab.loc[s]) for s in a_tab.index)
@@ -458,16 +459,23 @@ def _tsne_grid(args, params, out, words: list[str], colour, title: str, masked_m
         else:
             st, feed = _states(args, m), smp["ids"]
         for l in range(1, st.shape[0]):
-            xy = sim.tsne(st[l, rows].astype(np.float64), params["seed"], params["tsne"]["perplexity"],
-                          params["tsne"]["max_iter"])
             a = ax[i, l - 1]
-            if cmap:
+            if len(rows) < MIN_TSNE:  # too few occurrences in the sample for a picture
+                xy = np.full((len(rows), 2), np.nan)
+                a.text(0.5, 0.5, f"{len(rows)} occurrences:\ntoo few for t-SNE", ha="center", va="center",
+                       transform=a.transAxes, fontsize=8)
+            else:
+                xy = sim.tsne(st[l, rows].astype(np.float64), params["seed"], params["tsne"]["perplexity"],
+                              params["tsne"]["max_iter"])
+            if len(rows) < MIN_TSNE:
+                pass
+            elif cmap:
                 sc = a.scatter(xy[:, 0], xy[:, 1], c=c, s=7, cmap=cmap, vmin=c.min(), vmax=c.max())
             else:
                 for j, lab in enumerate(np.unique(labels)):
                     sel = labels == lab
                     handles[lab] = a.scatter(xy[sel, 0], xy[sel, 1], s=6, color=f"C{j}", label=lab)
-            if masked_mlm and m == "MLM":
+            if masked_mlm and m == "MLM" and len(rows) >= MIN_TSNE:
                 msk = feed[rows] != smp["ids"][rows]
                 h = a.scatter(xy[msk, 0], xy[msk, 1], s=22, facecolors="none", edgecolors="k", lw=0.6)
                 handles["MLM input masked / replaced"] = h
@@ -480,7 +488,9 @@ def _tsne_grid(args, params, out, words: list[str], colour, title: str, masked_m
             for r, (x, y) in zip(rows, xy):
                 recs.append({"model": m, "layer": l, "row": int(r), "x": float(x), "y": float(y)})
     fig.suptitle(f"{KEY}/{title}\n" + plots.wrap_note(params["note"], 140), fontsize=10)
-    if cmap:  # a colour bar in its own column to the right of the grid
+    if len(rows) < MIN_TSNE:
+        fig.tight_layout()
+    elif cmap:  # a colour bar in its own column to the right of the grid
         fig.tight_layout(rect=(0, 0, 0.88, 1))
         cax = fig.add_axes((0.9, 0.2, 0.018, 0.55))
         fig.colorbar(sc, cax=cax, label=cbar_label)
@@ -491,7 +501,7 @@ def _tsne_grid(args, params, out, words: list[str], colour, title: str, masked_m
             fig.legend(list(handles.values()), [f"{k} ({counts[k]})" if k in counts else k for k in handles],
                        loc="lower center", ncol=min(len(handles), 6), fontsize=8, markerscale=2, frameon=False,
                        bbox_to_anchor=(0.5, 0.0))
-    df = pd.DataFrame(recs)
+    df = pd.DataFrame(recs, columns=["model", "layer", "row", "x", "y"])
     lab_of = dict(zip(rows.tolist(), labels.tolist()))
     df["label"] = df.row.map(lab_of)
     df["position"] = df.row.map(dict(zip(rows.tolist(), smp["pos"][rows].tolist())))
