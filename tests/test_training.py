@@ -1,5 +1,6 @@
 """Training loops: they learn a trivially learnable task and are deterministic under a seed."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -80,3 +81,33 @@ def test_task_scores_by_hand():
     assert s["accuracy"] == 0.75 and s["f1"] == pytest.approx(2 / 3)
     assert s["mcc"] == pytest.approx(1 / 3 ** 0.5)
     assert task_scores([1, 0, 1], [1, 1, 1])["mcc"] == 0.0
+
+
+def test_epoch_batches_bucket_by_length_and_cover_every_example_once():
+    import torch
+
+    from replicate.models.training import epoch_batches
+
+    lengths = [int(x) for x in np.random.default_rng(0).integers(2, 40, size=1000)]
+    batches = epoch_batches(1000, 16, torch.Generator().manual_seed(0), lengths, bucket=4)
+    assert sorted(i for b in batches for i in b) == list(range(1000))
+    # within a batch the lengths are close: far less spread than in a random batch
+    spread = np.mean([max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches])
+    plain = epoch_batches(1000, 16, torch.Generator().manual_seed(0))
+    spread_plain = np.mean([max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in plain])
+    assert spread < 0.35 * spread_plain
+    again = epoch_batches(1000, 16, torch.Generator().manual_seed(0), lengths, bucket=4)
+    assert again == batches  # seeded
+    # a set smaller than two buckets is shuffled plainly (sorted whole, batches would never change)
+    small = epoch_batches(100, 16, torch.Generator().manual_seed(0), lengths[:100], bucket=4)
+    assert small == epoch_batches(100, 16, torch.Generator().manual_seed(0))
+
+
+def test_predictions_come_back_in_input_order():
+    from replicate.models.training import by_length
+
+    lengths = [5, 1, 9, 3, 3, 7]
+    batches, back = by_length(lengths, 2)
+    flat = [i for b in batches for i in b]
+    assert [lengths[i] for i in flat] == sorted(lengths)
+    assert [flat[j] for j in back] == list(range(len(lengths)))

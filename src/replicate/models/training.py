@@ -62,9 +62,10 @@ def epoch_batches(n: int, batch_size: int, gen: torch.Generator, lengths: list[i
                   bucket: int = BUCKET) -> list[list[int]]:
     """One epoch's batches of example indices: a seeded shuffle; with ``lengths``, length-bucketed
     (each run of ``bucket * batch_size`` shuffled examples is sorted by length and cut into batches,
-    then the batches are shuffled), so that a batch pads to nearly its own length."""
+    then the batches are shuffled), so that a batch pads to nearly its own length. A set smaller than two
+    such runs is not bucketed: sorted whole, its batches would hold the same examples every epoch."""
     order = torch.randperm(n, generator=gen).tolist()
-    if lengths is None:
+    if lengths is None or n < 2 * bucket * batch_size:
         return [order[i : i + batch_size] for i in range(0, n, batch_size)]
     batches, chunk = [], batch_size * bucket
     for i in range(0, n, chunk):
