@@ -1,6 +1,6 @@
 """Reproduction check: the embedded default, run from scratch, gives the committed figure data.
 
-Runs the whole default DAG (about 30 minutes on 2 cores) in a scratch copy and compares every
+Runs the whole default DAG (about 25 minutes on 2 cores for the eight papers) in a scratch copy and compares every
 data file behind a figure with the one committed under ``figures/``.  Tolerances: numbers that
 come out of a trained model (tables, figures 1-3) within 0.03 absolute (the same seed on the same
 kind of machine gives identical numbers; the tolerance absorbs BLAS differences across CPUs); the
@@ -41,6 +41,11 @@ DEFAULT_TOLERANCE = 0.03
 # Timing columns (machine- and load-dependent) and targets whose verdict comes from timings: not compared.
 TIMING_COLUMNS = {"michel2019/table4": {"original_examples_per_s", "pruned_examples_per_s", "speedup", "speedup_pct"}}
 TIMING_VERDICTS = {"michel2019/table4"}
+# 2-D embedding coordinates (seeded t-SNE, MDS): a picture's layout, not a finding; on another CPU a tiny BLAS
+# difference can mirror or rotate it. The distances and scores beside them are compared.
+SKIP_COLUMNS = {**TIMING_COLUMNS,
+                **{f"voita2019evolution/{s}": {"x", "y"} for s in ("fig8", "fig10", "fig14")},
+                **{f"abnar2020distill/{s}": {"mds_x", "mds_y"} for s in ("fig4", "fig5", "fig6")}}
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +74,7 @@ def test_figure_data_reproduce(default_run, path):
     assert list(ours.columns) == list(ref.columns) and len(ours) == len(ref)
     tol = TOLERANCE.get(f"{path.parent.name}/{path.stem}", TOLERANCE.get(path.stem, DEFAULT_TOLERANCE))
     for col in ref.columns:
-        if col in TIMING_COLUMNS.get(f"{path.parent.name}/{path.stem}", ()):
+        if col in SKIP_COLUMNS.get(f"{path.parent.name}/{path.stem}", ()):
             continue
         if pd.api.types.is_numeric_dtype(ref[col]) and not col.startswith("paper_") and col not in {"layer", "position", "example", "head", "offset", "n_tokens", "query", "key", "target_key", "rank", "null_dim", "lower_bound", "token"}:
             a, b = ours[col].to_numpy(float), ref[col].to_numpy(float)
