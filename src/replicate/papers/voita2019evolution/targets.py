@@ -199,6 +199,18 @@ def _group_names(edges):
     return [f"{edges[g] + 1}-{edges[g + 1]}" for g in range(len(edges) - 1)]
 
 
+def _change_frame(args: dict, idx: dict, key: str) -> pd.DataFrame:
+    """Change of the representations of each row set in ``idx`` (name -> rows) between adjacent layers, per model."""
+    recs = []
+    for model in MODELS:
+        st = _states(args, model)
+        L = st.shape[0] - 1
+        for name, ix in idx.items():
+            for l, d in enumerate(_change(st, ix, L), 1):
+                recs.append({"model": model, key: name, "layers": f"{l}-{l + 1}", "distance": d})
+    return pd.DataFrame(recs)
+
+
 def _change(st, idx, L):
     return [sim.pwcca_distance(st[l, idx], st[l + 1, idx]) for l in range(1, L)]
 
@@ -214,14 +226,8 @@ def fig4(args, params, out, entry) -> dict:
     names = _group_names(edges)
     idx = {g: np.sort(rng.choice(np.flatnonzero(group == g), n, replace=False))
            for g in range(len(names)) if (group == g).sum() >= n}
-    recs = []
-    for model in MODELS:
-        st = _states(args, model)
-        L = st.shape[0] - 1
-        for g, ix in idx.items():
-            for l, d in enumerate(_change(st, ix, L), 1):
-                recs.append({"model": model, "group": names[g], "layers": f"{l}-{l + 1}", "distance": d})
-    df = pd.DataFrame(recs)
+    df = _change_frame(args, {names[g]: ix for g, ix in idx.items()}, "group")
+    L = max(int(layers.split("-")[1]) for layers in df["layers"])
     _write(df, out)
     fig, ax = plots.panels(3, 4.2, 3.6, sharey=True)
     for i, model in enumerate(MODELS):
@@ -293,14 +299,7 @@ def fig15(args, params, out, entry) -> dict:
         rows = np.flatnonzero(real & np.isin(smp["tag"], tags))
         if len(rows) >= n:
             idx[name] = np.sort(rng.choice(rows, n, replace=False))
-    recs = []
-    for model in MODELS:
-        st = _states(args, model)
-        L = st.shape[0] - 1
-        for name, ix in idx.items():
-            for l, d in enumerate(_change(st, ix, L), 1):
-                recs.append({"model": model, "pos": name, "layers": f"{l}-{l + 1}", "distance": d})
-    df = pd.DataFrame(recs)
+    df = _change_frame(args, idx, "pos")
     _write(df, out)
     fig, ax = plots.panels(3, 4.2, 3.6, sharey=True)
     for i, model in enumerate(MODELS):
