@@ -15,6 +15,10 @@ Prints one row per job (wall, CPU, peak RSS, threads, start offset), then
     jobs ran than cores were provided (from the jobs' start/finish times);
   * the peak RSS of any job.
 
+Snakemake's benchmark samples a job's CPU time and memory while it runs (every 0.5 s at first, then every 30 s),
+so ``cpu_time`` can miss up to 30 s at the end of a long job: read it as a lower bound, and the idle share as an
+upper one; wall time comes from the job itself and is exact.
+
     python benchmarks/profile_dag.py [WORKDIR] [--log LOG ...] [--cores N] [--top K] [--json OUT]
 """
 
