@@ -61,8 +61,8 @@ def fig1(args: dict, params: dict, out: dict, entry: dict) -> dict:
     return {"values": {"share_within_tolerance": near, "heads_raising_score": up},
             "ours": f"baseline {base:.3f}; masked {df.accuracy_masked.min():.3f}-{df.accuracy_masked.max():.3f}; "
                     f"{near:.0%} of heads within ±{tol}; {up} heads raise the score",
-            "detail": f"share of heads within ±{tol} (michel2019.flat_tolerance) of the baseline; single-head sweep "
-                      f"{res['time_single_sweep_s']:.1f} s (layer-cached)"}
+            "detail": f"share of heads within ±{tol} (michel2019.flat_tolerance) of the baseline (single-head sweep "
+                      "layer-cached)"}
 
 
 def _keep_one(res, key, base_key):
