@@ -81,3 +81,16 @@ def test_offset_baseline_by_hand():
     assert base[syntax.ALL] == (1, 3 / 5, 5)
     tie = [{"words": list("abcd"), "heads": [2, 0, 2, 2], "deprels": ["x", "root", "x", "x"]}]  # offsets +1, -1, -2
     assert syntax.offset_baseline(tie)["x"] == (-1, 1 / 3, 3)  # ties: closest to 0, then negative
+
+
+def test_piece_word_ids_maps_sentencepiece_pieces_to_parser_tokens():
+    from replicate.methods.syntax import piece_word_ids
+
+    text = "Click the button, then wait."
+    # parser tokens: Click | the | button | , | then | wait | .
+    starts = [0, 6, 10, 16, 18, 23, 27]
+    pieces = ["\u2581Click", "\u2581the", "\u2581but", "ton", ",", "\u2581then", "\u2581wa", "it", "."]
+    assert piece_word_ids(pieces, text, starts) == [0, 1, 2, 2, 3, 4, 5, 5, 6, -1]
+    # a parser token without a piece, or pieces that do not spell the words: no alignment
+    assert piece_word_ids(pieces, text, starts + [28]) is None
+    assert piece_word_ids(["\u2581Click", "\u2581th"], "Click the", [0, 6]) is None

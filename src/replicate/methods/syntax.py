@@ -26,6 +26,40 @@ import numpy as np
 ALL = "all relations"
 
 
+def piece_word_ids(pieces: list[str], text: str, token_starts: list[int]) -> list[int] | None:
+    """For each sentencepiece piece of ``text`` (pieces never cross whitespace; "▁" marks a word start) the
+    index of the parser token it falls in, given each token's character offset (``token_starts``, e.g. spaCy's
+    ``t.idx``), followed by -1 for the appended ``</s>``; None when the lengths disagree (normalised characters)
+    or a token gets no piece."""
+    words = text.split()
+    groups, cur = [], None
+    for p in pieces:
+        if p.startswith("▁") or cur is None:
+            cur = []
+            groups.append(cur)
+        cur.append(p.lstrip("▁") if p.startswith("▁") else p)
+    groups = [g for g in groups if "".join(g)] if len(groups) != len(words) else groups
+    if len(groups) != len(words):
+        return None
+    starts, pos = [], 0
+    for w in words:  # character offset of each whitespace word
+        pos = text.index(w, pos)
+        starts.append(pos)
+        pos += len(w)
+    tok_starts = np.asarray(token_starts)
+    ids = []
+    for g, w0, w in zip(groups, starts, words):
+        if sum(len(x) for x in g) != len(w):
+            return None
+        off = w0
+        for x in g:
+            ids.append(max(int(np.searchsorted(tok_starts, off, side="right")) - 1, 0))
+            off += len(x)
+    if len(ids) != len(pieces) or set(ids) != set(range(len(tok_starts))):
+        return None
+    return ids + [-1]
+
+
 def word_level(maps: np.ndarray, word_ids) -> np.ndarray:
     """(..., T, T) token maps -> (..., W, W) word maps: sum over the attended-to pieces of a word,
     mean over the attending pieces.  ``word_ids``: T word indices (0..W-1), ``None`` or a negative

@@ -15,7 +15,7 @@ import torch
 from replicate.data.io import write_json
 from replicate.instrument import Instrument
 from replicate.methods import hardconcrete as hc
-from replicate.methods import headroles, lrp
+from replicate.methods import headroles, lrp, syntax
 from replicate.models import mt, nmt
 from replicate.runs import translation
 
@@ -25,40 +25,6 @@ def _setup(params):
 
     torch.set_num_threads(params["threads"])
     seed_everything(params["seed"])
-
-
-def _word_ids(sp_tok, doc, text: str) -> list[int] | None:
-    """Per sentencepiece piece of ``text`` (``</s>`` appended as -1) the index of the spaCy token it falls in, by
-    character offsets inside each whitespace-separated word (pieces never cross whitespace); None when the
-    lengths disagree (normalised characters) or a spaCy token gets no piece."""
-    pieces = sp_tok.sp.encode(text, out_type=str)
-    words = text.split()
-    groups, cur = [], None
-    for p in pieces:
-        if p.startswith("▁") or cur is None:
-            cur = []
-            groups.append(cur)
-        cur.append(p.lstrip("▁") if p.startswith("▁") else p)
-    groups = [g for g in groups if "".join(g)] if len(groups) != len(words) else groups
-    if len(groups) != len(words):
-        return None
-    starts, pos = [], 0
-    for w in words:  # character offset of each whitespace word
-        pos = text.index(w, pos)
-        starts.append(pos)
-        pos += len(w)
-    tok_starts = np.array([t.idx for t in doc])
-    ids = []
-    for g, w0, w in zip(groups, starts, words):
-        if sum(len(x) for x in g) != len(w):
-            return None
-        off = w0
-        for x in g:
-            ids.append(max(int(np.searchsorted(tok_starts, off, side="right")) - 1, 0))
-            off += len(x)
-    if len(ids) != len(pieces) or set(ids) != set(range(len(doc))):
-        return None
-    return ids + [-1]
 
 
 def analysis(args, outputs, params) -> None:
@@ -100,7 +66,7 @@ def analysis(args, outputs, params) -> None:
         if len(tok_ids) >= maxlen:  # truncated: the parse would not match
             continue
         doc = nlp(s)
-        w = _word_ids(src, doc, s)
+        w = syntax.piece_word_ids(src.sp.encode(s, out_type=str), s, [t.idx for t in doc])
         if w is None or len(w) != m.shape[-1]:
             continue
         sents.append({"heads": [t.head.i + 1 if t.head.i != t.i else 0 for t in doc],
