@@ -246,3 +246,21 @@ def test_prunable_share_stops_at_the_first_drop():
     assert prunable_share([0.90, 0.89, 0.885, 0.80, 0.90], fr, 0.90, 0.02) == 0.2
     assert prunable_share([0.5, 0.9, 0.9, 0.9, 0.9], fr, 0.90, 0.02) == 0.0
     assert prunable_share([0.9] * 5, fr, 0.90, 0.0) == 0.4
+
+
+def test_first_token_layer_equals_the_full_layer_at_the_first_position(tiny_clf):
+    """The layer cache's last layer computes the first token only (the classifier reads nothing else)."""
+    inst = Instrument(tiny_clf)
+    b = _batch()
+    cache = heads.LayerCache(tiny_clf, inst, [b])
+    assert cache.first_token_only
+    layer = cache.layers[-1]
+    h, args, kwargs = cache.calls[0][-1]
+    inst.gates[2, 1] = 0.0
+    inst.uniform[2, 3] = True  # padded keys excluded from the uniform distribution in both paths
+    full = layer(h, *args, **kwargs)
+    full = full[0] if isinstance(full, tuple) else full
+    first = heads.first_token_layer(layer, h, *args, **kwargs)
+    assert first.shape == (h.shape[0], 1, h.shape[2])
+    torch.testing.assert_close(first, full[:, :1], atol=1e-6, rtol=1e-5)
+    inst.reset()

@@ -42,6 +42,40 @@ def _encoder_layers(model):
     return base, list(base.encoder.layer)
 
 
+def _bert_style(layer) -> bool:
+    """A post-LN BERT/RoBERTa encoder layer (self-attention with query/key/value, intermediate, output)."""
+    att = getattr(layer, "attention", None)
+    return (all(hasattr(getattr(att, "self", None), n) for n in ("query", "key", "value", "scaling"))
+            and hasattr(att, "output") and hasattr(layer, "intermediate") and hasattr(layer, "output")
+            and not getattr(layer, "is_decoder", False) and not getattr(layer, "chunk_size_feed_forward", 0))
+
+
+def first_token_layer(layer, h: torch.Tensor, attention_mask=None, *args, **kwargs) -> torch.Tensor:
+    """The output of a BERT-style encoder ``layer`` at the first position only, (B, 1, D): the query,
+    attention output and feed-forward of one token, keys and values of all.  Equal to
+    ``layer(h)[:, :1]`` (every sublayer but attention is position-wise); the instrument's gates and
+    uniform heads apply as in the full layer (through :func:`replicate.instrument.attend`).  A
+    classifier that reads the first token needs nothing more from the last layer: about a sixth of
+    that layer's cost for 15-token inputs."""
+    from replicate.instrument import attend
+
+    if attention_mask is None:
+        attention_mask = kwargs.get("attention_mask")
+    sa = layer.attention.self
+    B, T, _ = h.shape
+    d = sa.attention_head_size
+
+    def heads_of(x, n):
+        return x.view(B, n, -1, d).transpose(1, 2)
+
+    q, k, v = heads_of(sa.query(h[:, :1]), 1), heads_of(sa.key(h), T), heads_of(sa.value(h), T)
+    if attention_mask is not None and attention_mask.dim() == 4 and attention_mask.shape[-2] > 1:
+        attention_mask = attention_mask[..., :1, :]
+    context, _ = attend(sa, q, k, v, attention_mask, sa.scaling, 0.0)
+    a = layer.attention.output(context.reshape(B, 1, -1), h[:, :1])
+    return layer.output(layer.intermediate(a), a)
+
+
 class LayerCache:
     """Cache every encoder layer's input for fixed batches, so a configuration that only
     changes heads of layers >= l re-runs layers l..L and the classifier head only.
@@ -54,6 +88,9 @@ class LayerCache:
     def __init__(self, model, inst: Instrument, batches: list[dict]):
         self.model, self.inst, self.batches = model, inst, batches
         self.base, self.layers = _encoder_layers(model)
+        # the classifier reads the first token only: the last layer need not compute the others
+        self.first_token_only = _bert_style(self.layers[-1])
+        self._seen: dict[tuple, torch.Tensor] = {}
         self.calls: list[list[tuple]] = []
         captured: list[tuple] = []
 
@@ -76,11 +113,23 @@ class LayerCache:
         changed = (self.inst.gates != 1) | self.inst.uniform
         if bool(changed[:start].any()):
             raise ValueError(f"the configuration changes layers before {start}: cannot start from the cache there")
+        # a configuration met before (every head masked, on each pruning curve; the same sweep scored
+        # with a second metric) is not run again
+        key = (start, self.inst.gates.numpy().tobytes(), self.inst.uniform.numpy().tobytes())
+        if key not in self._seen:
+            self._seen[key] = self._logits(start)
+        return self._seen[key]
+
+    def _logits(self, start: int) -> torch.Tensor:
         out = []
+        last = len(self.layers) - 1
         for calls in self.calls:
             h, args, kwargs = calls[start]
             for i in range(start, len(self.layers)):
                 _, args, kwargs = calls[i]
+                if i == last and self.first_token_only:
+                    h = first_token_layer(self.layers[i], h, *args, **kwargs)
+                    continue
                 h = self.layers[i](h, *args, **kwargs)
                 h = h[0] if isinstance(h, tuple) else h
             pooled = self.base.pooler(h) if self.base.pooler is not None else h[:, 0]
