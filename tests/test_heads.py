@@ -248,19 +248,29 @@ def test_prunable_share_stops_at_the_first_drop():
     assert prunable_share([0.9] * 5, fr, 0.90, 0.0) == 0.4
 
 
-def test_first_token_layer_equals_the_full_layer_at_the_first_position(tiny_clf):
-    """The layer cache's last layer computes the first token only (the classifier reads nothing else)."""
+def test_written_out_layer_equals_the_layer(tiny_clf):
+    """The layer cache runs BERT layers written out: the last at the first token only (the classifier reads
+    nothing else), the first changed one from its cached query/key/value; both equal the layer itself."""
     inst = Instrument(tiny_clf)
     b = _batch()
     cache = heads.LayerCache(tiny_clf, inst, [b])
-    assert cache.first_token_only
-    layer = cache.layers[-1]
-    h, args, kwargs = cache.calls[0][-1]
-    inst.gates[2, 1] = 0.0
-    inst.uniform[2, 3] = True  # padded keys excluded from the uniform distribution in both paths
-    full = layer(h, *args, **kwargs)
-    full = full[0] if isinstance(full, tuple) else full
-    first = heads.first_token_layer(layer, h, *args, **kwargs)
-    assert first.shape == (h.shape[0], 1, h.shape[2])
-    torch.testing.assert_close(first, full[:, :1], atol=1e-6, rtol=1e-5)
+    assert cache.bert_style
+    for i in (1, 2):
+        layer = cache.layers[i]
+        h, args, kwargs = cache.calls[0][i]
+        inst.gates[i, 1] = 0.0
+        inst.uniform[i, 3] = True  # padded keys excluded from the uniform distribution in every path
+        full = layer(h, *args, **kwargs)
+        full = full[0] if isinstance(full, tuple) else full
+        qkv = heads.projections(layer, h)
+        torch.testing.assert_close(heads.bert_layer(layer, h, *args, **kwargs), full, atol=1e-6, rtol=1e-5)
+        torch.testing.assert_close(heads.bert_layer(layer, h, *args, qkv=qkv, **kwargs), full, atol=1e-6, rtol=1e-5)
+        for cached in (None, qkv):
+            first = heads.bert_layer(layer, h, *args, first_only=True, qkv=cached, **kwargs)
+            assert first.shape == (h.shape[0], 1, h.shape[2])
+            torch.testing.assert_close(first, full[:, :1], atol=1e-6, rtol=1e-5)
+        inst.reset()
+    # a configuration met before is not run again
+    inst.gates[2, 0] = 0.0
+    assert cache.logits(2) is cache.logits(2)
     inst.reset()

@@ -50,29 +50,46 @@ def _bert_style(layer) -> bool:
             and not getattr(layer, "is_decoder", False) and not getattr(layer, "chunk_size_feed_forward", 0))
 
 
-def first_token_layer(layer, h: torch.Tensor, attention_mask=None, *args, **kwargs) -> torch.Tensor:
-    """The output of a BERT-style encoder ``layer`` at the first position only, (B, 1, D): the query,
-    attention output and feed-forward of one token, keys and values of all.  Equal to
-    ``layer(h)[:, :1]`` (every sublayer but attention is position-wise); the instrument's gates and
-    uniform heads apply as in the full layer (through :func:`replicate.instrument.attend`).  A
-    classifier that reads the first token needs nothing more from the last layer: about a sixth of
-    that layer's cost for 15-token inputs."""
+def _heads_of(x: torch.Tensor, d: int) -> torch.Tensor:
+    return x.view(x.shape[0], x.shape[1], -1, d).transpose(1, 2)
+
+
+def projections(layer, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Query, key and value (B, H, T, d) of a BERT-style layer's self-attention for input ``h``."""
+    sa = layer.attention.self
+    d = sa.attention_head_size
+    return _heads_of(sa.query(h), d), _heads_of(sa.key(h), d), _heads_of(sa.value(h), d)
+
+
+def bert_layer(layer, h: torch.Tensor, attention_mask=None, *args, first_only: bool = False, qkv=None,
+               **kwargs) -> torch.Tensor:
+    """A BERT-style encoder ``layer`` (post-LN: self-attention, output dense + LayerNorm, feed-forward)
+    written out, equal to ``layer(h)``, with two shortcuts for the layer cache:
+
+    * ``first_only``: the output at the first position only, (B, 1, D): the query, attention output and
+      feed-forward of one token, keys and values of all (every sublayer but attention is
+      position-wise).  A classifier that reads the first token needs nothing more from the last layer.
+    * ``qkv``: the layer's query/key/value for ``h`` computed before (:func:`projections`): where a
+      configuration changes heads of this layer but none before it, its attention inputs are unchanged.
+
+    The instrument's gates and uniform heads apply as in the full layer (through
+    :func:`replicate.instrument.attend`)."""
     from replicate.instrument import attend
 
     if attention_mask is None:
         attention_mask = kwargs.get("attention_mask")
     sa = layer.attention.self
-    B, T, _ = h.shape
-    d = sa.attention_head_size
-
-    def heads_of(x, n):
-        return x.view(B, n, -1, d).transpose(1, 2)
-
-    q, k, v = heads_of(sa.query(h[:, :1]), 1), heads_of(sa.key(h), T), heads_of(sa.value(h), T)
-    if attention_mask is not None and attention_mask.dim() == 4 and attention_mask.shape[-2] > 1:
-        attention_mask = attention_mask[..., :1, :]
+    q, k, v = qkv if qkv is not None else (None, None, None)
+    if k is None:
+        d = sa.attention_head_size
+        k, v = _heads_of(sa.key(h), d), _heads_of(sa.value(h), d)
+        q = _heads_of(sa.query(h[:, :1] if first_only else h), d)
+    if first_only:
+        q, h = q[:, :, :1], h[:, :1]
+        if attention_mask is not None and attention_mask.dim() == 4 and attention_mask.shape[-2] > 1:
+            attention_mask = attention_mask[..., :1, :]
     context, _ = attend(sa, q, k, v, attention_mask, sa.scaling, 0.0)
-    a = layer.attention.output(context.reshape(B, 1, -1), h[:, :1])
+    a = layer.attention.output(context.reshape(h.shape[0], h.shape[1], -1), h)
     return layer.output(layer.intermediate(a), a)
 
 
@@ -88,9 +105,11 @@ class LayerCache:
     def __init__(self, model, inst: Instrument, batches: list[dict]):
         self.model, self.inst, self.batches = model, inst, batches
         self.base, self.layers = _encoder_layers(model)
-        # the classifier reads the first token only: the last layer need not compute the others
-        self.first_token_only = _bert_style(self.layers[-1])
+        # BERT-style layers are run written out (bert_layer): the last at the first token only (the
+        # classifier reads nothing else), the first changed one from its cached query/key/value
+        self.bert_style = all(_bert_style(layer) for layer in self.layers)
         self._seen: dict[tuple, torch.Tensor] = {}
+        self._qkv: tuple[int, list] = (-1, [])  # (layer, per batch): one layer's projections at a time
         self.calls: list[list[tuple]] = []
         captured: list[tuple] = []
 
@@ -120,15 +139,25 @@ class LayerCache:
             self._seen[key] = self._logits(start)
         return self._seen[key]
 
+    def _projections(self, layer: int) -> list:
+        """The baseline query/key/value of ``layer`` for every batch (kept for one layer at a time: sweeps
+        visit configurations layer by layer)."""
+        if self._qkv[0] != layer:
+            self._qkv = (-1, [])
+            self._qkv = (layer, [projections(self.layers[layer], calls[layer][0]) for calls in self.calls])
+        return self._qkv[1]
+
     def _logits(self, start: int) -> torch.Tensor:
         out = []
         last = len(self.layers) - 1
-        for calls in self.calls:
+        qkv = self._projections(start) if self.bert_style else None
+        for b, calls in enumerate(self.calls):
             h, args, kwargs = calls[start]
             for i in range(start, len(self.layers)):
                 _, args, kwargs = calls[i]
-                if i == last and self.first_token_only:
-                    h = first_token_layer(self.layers[i], h, *args, **kwargs)
+                if self.bert_style:
+                    h = bert_layer(self.layers[i], h, *args, first_only=i == last,
+                                   qkv=qkv[b] if i == start else None, **kwargs)
                     continue
                 h = self.layers[i](h, *args, **kwargs)
                 h = h[0] if isinstance(h, tuple) else h
