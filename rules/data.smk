@@ -15,6 +15,7 @@ rule prepare_agreement:
     benchmark:
         f"{LOGS}/bench/prepare_agreement.tsv"
     threads: 1
+    priority: 2  # data and models first: every run waits on them (runs: 1, targets: 0)
     conda:
         "../envs/replicate.yaml"
     shell:
@@ -38,6 +39,7 @@ rule prepare_task:
         f"{LOGS}/prepare_task/{{task}}.log",
     benchmark:
         f"{LOGS}/bench/prepare_task/{{task}}.tsv"
+    priority: 2
     conda:
         "../envs/replicate.yaml"
     shell:

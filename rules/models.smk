@@ -14,6 +14,7 @@ rule train_agreement_transformer:
     benchmark:
         f"{LOGS}/bench/train_agreement_transformer/seed{{seed}}.tsv"
     threads: 1  # one thread per job: two jobs share two cores, and the numbers do not depend on --cores
+    priority: 2  # data and models first: every run waits on them (runs: 1, targets: 0)
     resources:
         mem_mb=2000,
     conda:
@@ -57,6 +58,7 @@ rule finetune_classifier:
     benchmark:
         f"{LOGS}/bench/finetune/{{model}}_{{task}}_seed{{seed}}.tsv"
     threads: 1  # one thread per job: two jobs share two cores, and the numbers do not depend on --cores
+    priority: 2  # data and models first: every run waits on them (runs: 1, targets: 0)
     resources:
         mem_mb=4000,
     conda:
