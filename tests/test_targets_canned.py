@@ -46,3 +46,16 @@ def test_target_on_canned_results(workspace, monkeypatch, paper, tid):
     assert row["verdict"] in VERDICTS and row["marker"]
     for name, path in call["outputs"].items():
         assert Path(path).stat().st_size > 0, name
+
+
+def test_light_target_modules_load_no_torch():
+    """Target jobs start without torch where their module needs none (a second saved per job; the
+    `target` verb imports torch only through the target's module)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, replicate.cli, replicate.execute, replicate.papers.michel2019.targets, "
+            "replicate.papers.michel2019.mt_targets, replicate.papers.kovaleva2019.targets; "
+            "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

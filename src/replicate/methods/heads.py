@@ -14,6 +14,8 @@ import torch
 
 from replicate.instrument import Instrument
 from replicate.methods import stats
+# pruning orders, curves and maps: numpy only, so that the targets that read them need no torch
+from replicate.methods.pruning import prunable_share, prune_map, pruning_configs, pruning_order  # noqa: F401
 
 
 def make_batches(tok, pairs: list[tuple[str, int]], max_length: int = 128, batch_size: int = 32) -> list[dict]:
@@ -329,21 +331,6 @@ def attention_confidence(inst: Instrument, model, batches: list[dict]) -> np.nda
     return (total / count).numpy()
 
 
-def pruning_order(scores: np.ndarray, rng: np.random.Generator | None = None) -> list[tuple[int, int]]:
-    """Heads in increasing order of ``scores`` (ties broken by position); random if ``rng``."""
-    L, H = scores.shape
-    heads = [(l, h) for l in range(L) for h in range(H)]
-    if rng is not None:
-        return [heads[i] for i in rng.permutation(len(heads))]
-    flat = scores.flatten()
-    return [heads[i] for i in np.argsort(flat, kind="stable")]
-
-
-def pruning_configs(order: list[tuple[int, int]], fractions: list[float]) -> list[dict]:
-    """One gate config per fraction f: the first round(f * n) heads of ``order`` masked (Michel §5)."""
-    return [{"mask": order[: int(round(f * len(order)))]} for f in fractions]
-
-
 def pruning_curve(model, inst: Instrument, cache: LayerCache, order: list[tuple[int, int]],
                   fractions: list[float], metric=accuracy, baseline: float | None = None) -> list[float]:
     """Score after masking the first ``fraction`` of ``order``; ``baseline`` (the unpruned
@@ -352,17 +339,6 @@ def pruning_curve(model, inst: Instrument, cache: LayerCache, order: list[tuple[
     todo = [f for f in fractions if not (baseline is not None and int(round(f * n)) == 0)]
     scores = dict(zip(todo, sweep(model, inst, cache, pruning_configs(order, todo), metric)))
     return [scores.get(f, baseline) for f in fractions]
-
-
-def prunable_share(curve, fractions, baseline: float, tol: float) -> float:
-    """The largest pruned fraction up to which every point of ``curve`` stays within ``tol`` of
-    ``baseline`` (Michel §5: "pruned without noticeable loss")."""
-    flat = 0.0
-    for f, s in zip(fractions, curve):
-        if s < baseline - tol - 1e-9:
-            break
-        flat = f
-    return flat
 
 
 # ----------------------------------------------------------------------------- attention statistics
@@ -481,25 +457,6 @@ def prune_heads(model, to_prune: dict[int, list[int]]) -> None:
         att.output.dense = prune_linear_layer(att.output.dense, idx, dim=1)
         sa.num_attention_heads = len(keep)
         sa.all_head_size = d * len(keep)
-
-
-def prune_map(order: list[tuple[int, int]], fraction: float, n_heads: int, min_per_layer: int = 1) -> dict[int, list[int]]:
-    """The first ``round(fraction * len(order))`` heads of ``order`` as ``{layer: [heads]}``,
-    skipping a head that would leave its layer with fewer than ``min_per_layer`` heads (the next
-    one in the order is taken instead; Michel's ``--at_least_x_heads_per_layer``)."""
-    want = int(round(fraction * len(order)))
-    out: dict[int, list[int]] = {}
-    taken = 0
-    for l, h in order:
-        if taken == want:
-            break
-        if n_heads - len(out.get(l, [])) - 1 < min_per_layer:
-            continue
-        out.setdefault(l, []).append(h)
-        taken += 1
-    if taken < want:
-        raise ValueError(f"cannot prune {want} heads keeping {min_per_layer} per layer")
-    return {l: sorted(hs) for l, hs in sorted(out.items())}
 
 
 @torch.no_grad()

@@ -13,13 +13,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from replicate.instrument import KINDS
-from replicate.methods import heads
+from replicate.methods.stats import pearson
 from replicate.papers.michel2019.targets import curve_summary
 
 
 def _load(args: dict) -> dict:
     return json.loads(Path(args["json"]).read_text())
+
+
+def _kinds(res) -> list[str]:
+    """The attention types in gate-row order (Enc-Enc, Dec-Dec, Enc-Dec: ``Instrument.kinds``), from the run."""
+    return list(dict.fromkeys(res["kinds"]))
 
 
 def _grid(res, values):
@@ -77,7 +81,7 @@ def _keep_one(res, params, png, csv, paper: dict, held_out: bool):
 
     alpha, H = params["alpha"], res["n_heads"]
     rows = []
-    for kind in KINDS:
+    for kind in _kinds(res):
         for depth, r in enumerate(_rows_of(res, kind)):
             if held_out:
                 d, p, head = res["keep_one_test"][r] - res["baseline_test"], res["keep_one_test_p"][r], res["chosen"][r]
@@ -90,7 +94,7 @@ def _keep_one(res, params, png, csv, paper: dict, held_out: bool):
     df.round(6).to_csv(csv, index=False)
     plots.style()
     fig, axes = plots.plt.subplots(1, 3, figsize=(10, 3.4), sharey=True)
-    for ax, kind in zip(axes, KINDS):
+    for ax, kind in zip(axes, _kinds(res)):
         sub = df[df.attention == kind]
         L = len(sub)
         ax.bar(sub.layer, sub.delta_bleu, color=["#d62728" if s else "#1f77b4" for s in sub.significant])
@@ -120,7 +124,7 @@ def table2(args: dict, params: dict, out: dict, entry: dict) -> dict:
                        "worst_self_attention": float(min(worst_by["Enc-Enc"], worst_by["Dec-Dec"]))},
             "ours": "; ".join(f"{k} " + ", ".join(f"{x:+.2f}" + ("*" if s else "") for x, s in
                                                   zip(df[df.attention == k].delta_bleu, df[df.attention == k].significant))
-                              for k in KINDS),
+                              for k in _kinds(res)),
             "detail": f"{_stand_in(params)}ours: {share_ok:.0%} without a significant drop; worst {worst.attention} layer {worst.layer} "
                       f"({worst.delta_bleu:+.2f}); * p < {params['alpha']}, paired bootstrap"}
 
@@ -150,7 +154,7 @@ def fig1a(args: dict, params: dict, out: dict, entry: dict) -> dict:
     df.round(6).to_csv(csv, index=False)
     plots.style()
     fig, ax = plots.plt.subplots(figsize=(6, 3.6))
-    ax.hist([df[df.attention == k].bleu_masked for k in KINDS], bins=30, stacked=True, label=list(KINDS))
+    ax.hist([df[df.attention == k].bleu_masked for k in _kinds(res)], bins=30, stacked=True, label=list(_kinds(res)))
     ax.axvline(res["baseline"], color="black", ls="--", lw=1, label="unmasked")
     ax.set_xlabel("BLEU with one head masked")
     ax.set_ylabel("heads")
@@ -176,11 +180,11 @@ def fig2a(args: dict, params: dict, out: dict, entry: dict) -> dict:
     b = np.asarray(res["single_domain2"]) - res["baseline_domain2"]
     pd.DataFrame({"attention": np.repeat(res["kinds"], res["n_heads"]), "head": np.tile(np.arange(1, res["n_heads"] + 1), res["n_rows"]),
                   "delta_valid": a, "delta_domain2": b}).round(6).to_csv(csv, index=False)
-    r = heads.pearson(a, b)
+    r = pearson(a, b, undefined=0.0)
     p = float(stats.pearsonr(a, b).pvalue) if r else 1.0
     plots.style()
     fig, ax = plots.plt.subplots(figsize=(4.6, 4.2))
-    for kind in KINDS:
+    for kind in _kinds(res):
         m = np.asarray(res["kinds"]).repeat(res["n_heads"]) == kind
         ax.scatter(a[m], b[m], s=14, alpha=0.75, label=kind)
     ax.axhline(0, color="#999999", lw=0.5)
@@ -234,19 +238,19 @@ def fig4(args: dict, params: dict, out: dict, entry: dict) -> dict:
 
     res, png, csv = _load(args), out["png"], out["csv"]
     fr, tc = res["fractions"], res["type_curves"]
-    pd.DataFrame([(k, f, s) for k in KINDS for f, s in zip(fr, tc[k])],
+    pd.DataFrame([(k, f, s) for k in _kinds(res) for f, s in zip(fr, tc[k])],
                  columns=["attention", "fraction_pruned", "bleu"]).round(6).to_csv(csv, index=False)
     plots.style()
     fig, ax = plots.plt.subplots(figsize=(6, 3.8))
-    for k, mk in zip(KINDS, "o^s"):
+    for k, mk in zip(_kinds(res), "o^s"):
         ax.plot(100 * np.asarray(fr), tc[k], f"-{mk}", label=k)
     ax.set_xlabel("% heads pruned within the attention type")
     ax.set_ylabel("BLEU")
     ax.legend(fontsize=8)
     ax.set_title(f"michel2019/fig4 style\n({plots.wrap_note(params['model_note'], 80)})", fontsize=9)
     plots.save(fig, png)
-    mean = {k: float(np.mean(tc[k])) for k in KINDS}
-    at80 = {k: float(np.interp(0.8, fr, tc[k])) for k in KINDS}
+    mean = {k: float(np.mean(tc[k])) for k in _kinds(res)}
+    at80 = {k: float(np.interp(0.8, fr, tc[k])) for k in _kinds(res)}
     return {"values": {"mean_enc_enc": mean["Enc-Enc"], "mean_dec_dec": mean["Dec-Dec"], "mean_enc_dec": mean["Enc-Dec"]},
             "ours": "mean BLEU over the curve: " + ", ".join(f"{k} {v:.1f}" for k, v in mean.items())
                     + "; with 20% of heads left: " + ", ".join(f"{k} {v:.1f}" for k, v in at80.items())

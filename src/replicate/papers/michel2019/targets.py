@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from replicate.methods import heads
+from replicate.methods.pruning import prunable_share
+from replicate.methods.stats import pearson
 
 
 def merged(analysis: dict, importance: dict) -> dict:
@@ -126,7 +127,7 @@ def curve_summary(curves: dict, fractions, base, tol, names) -> tuple[dict, dict
     """Figs 3(a), 3(b): for each named pruning curve, the share prunable within ``tol`` of ``base`` and the mean
     score over the curve (plus the mean of the ``random*`` curves)."""
     rand = np.asarray([v for k, v in curves.items() if k.startswith("random")])
-    flat = {k: heads.prunable_share(curves[k], fractions, base, tol) for k in names}
+    flat = {k: prunable_share(curves[k], fractions, base, tol) for k in names}
     auc = {k: float(np.mean(curves[k])) for k in names}
     auc["random"] = float(rand.mean())
     return flat, auc
@@ -186,9 +187,9 @@ def fig2(args: dict, params: dict, out: dict, entry: dict) -> dict:
         df[f"delta_{d}"] = np.asarray(r["single"]) - r["baseline"]
         df[f"importance_{d}"] = np.asarray(r["importance"]).ravel()
     df.round(6).to_csv(csv, index=False)
-    r_delta = heads.pearson(df[f"delta_{a}"], df[f"delta_{b}"])
+    r_delta = pearson(df[f"delta_{a}"], df[f"delta_{b}"], undefined=0.0)
     p_delta = float(stats.pearsonr(df[f"delta_{a}"], df[f"delta_{b}"]).pvalue) if r_delta else 1.0
-    r_imp = heads.pearson(df[f"importance_{a}"], df[f"importance_{b}"])
+    r_imp = pearson(df[f"importance_{a}"], df[f"importance_{b}"], undefined=0.0)
     step = 1.0 / res["n_per_domain"]
     plots.style()
     fig, axes = plots.plt.subplots(1, 2, figsize=(8.4, 3.9))
@@ -253,7 +254,7 @@ def fig6(args: dict, params: dict, out: dict, entry: dict) -> dict:
         ax.set_title(f"{task} ({r['n_test']} test sentences)", fontsize=9)
         ax.set_xlabel("% heads pruned")
         ax.set_ylabel(r["metric"])
-        flat = heads.prunable_share(cv["importance"], fr, r["baseline"], tol)
+        flat = prunable_share(cv["importance"], fr, r["baseline"], tol)
         auc_i, auc_r = float(np.mean(cv["importance"])), float(rand.mean())
         flats.append(flat)
         margins.append(auc_i - auc_r)
