@@ -56,11 +56,12 @@ def _heads_of(x: torch.Tensor, d: int) -> torch.Tensor:
     return x.view(x.shape[0], x.shape[1], -1, d).transpose(1, 2)
 
 
-def projections(layer, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Query, key and value (B, H, T, d) of a BERT-style layer's self-attention for input ``h``."""
+def projections(layer, h: torch.Tensor, first_only: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Query, key and value (B, H, T, d) of a BERT-style layer's self-attention for input ``h``
+    (``first_only``: the query of the first position only)."""
     sa = layer.attention.self
     d = sa.attention_head_size
-    return _heads_of(sa.query(h), d), _heads_of(sa.key(h), d), _heads_of(sa.value(h), d)
+    return _heads_of(sa.query(h[:, :1] if first_only else h), d), _heads_of(sa.key(h), d), _heads_of(sa.value(h), d)
 
 
 def bert_layer(layer, h: torch.Tensor, attention_mask=None, *args, first_only: bool = False, qkv=None,
@@ -81,11 +82,7 @@ def bert_layer(layer, h: torch.Tensor, attention_mask=None, *args, first_only: b
     if attention_mask is None:
         attention_mask = kwargs.get("attention_mask")
     sa = layer.attention.self
-    q, k, v = qkv if qkv is not None else (None, None, None)
-    if k is None:
-        d = sa.attention_head_size
-        k, v = _heads_of(sa.key(h), d), _heads_of(sa.value(h), d)
-        q = _heads_of(sa.query(h[:, :1] if first_only else h), d)
+    q, k, v = qkv if qkv is not None else projections(layer, h, first_only)
     if first_only:
         q, h = q[:, :, :1], h[:, :1]
         if attention_mask is not None and attention_mask.dim() == 4 and attention_mask.shape[-2] > 1:
@@ -145,7 +142,7 @@ class LayerCache:
         """The baseline query/key/value of ``layer`` for every batch (kept for one layer at a time: sweeps
         visit configurations layer by layer)."""
         if self._qkv[0] != layer:
-            self._qkv = (-1, [])
+            self._qkv = (-1, [])  # the previous layer's projections freed before the next are made
             self._qkv = (layer, [projections(self.layers[layer], calls[layer][0]) for calls in self.calls])
         return self._qkv[1]
 
