@@ -104,6 +104,7 @@ def test_paper_scale_kovaleva_resolves(wf):
                               "domains": ["sentiment", "mnli_mm"], "examples": 100}}}, ["michel2019.fig2.domains[1]"]),
     ({"michel2019": {"table4": {"batch_sizes": [16, 64], "prune_fraction": 1.0, "examples": 8, "repeats": 1,
                                 "threads": 1}}}, ["prune_fraction"]),
+    ({"michel2019": {"mt": {"data": {"held_out": 100}}}}, ["michel2019.mt.data", "held_out (100)"]),
 ])
 def test_michel_bad_config(wf, override, words):
     res = run_with(wf, override, "michel")

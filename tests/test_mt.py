@@ -163,6 +163,23 @@ def test_vocab_and_segments_roundtrip(tmp_path):
     assert ids[-1] == w.eos_id and w.decode(ids) == w.normalise("w one zzz")
 
 
+def test_toy_training_pairs_do_not_move_with_the_evaluation_sizes(tmp_path):
+    """valid/test are the first sentences of their held-out blocks: shrinking them keeps train.tsv (and the model)."""
+    from replicate.papers.michel2019 import mt_runs
+
+    def prepare(name, **sizes):
+        data = {"source": "toy", "task": "reverse", "min_words": 4, "max_words": 12, "vocab": 200, "train": 40,
+                "domain2": None, **sizes}
+        mt_runs.prepare_data({"seed": 0, "importance_examples": 4, "data": data}, tmp_path / name)
+        return {s: (tmp_path / name / f"{s}.tsv").read_text().splitlines() for s in ("train", "valid", "test")}
+
+    full = prepare("full", valid=30, test=30)
+    small = prepare("small", valid=20, test=10, held_out=30)
+    assert small["train"] == full["train"] and len(full["train"]) == 40
+    assert small["valid"] == full["valid"][:20] and small["test"] == full["test"][:10]
+    assert not set(full["valid"]) & set(full["test"]) and not set(full["test"]) & set(full["train"])
+
+
 def test_missing_hub_assets_say_how_to_get_them(monkeypatch, tmp_path):
     from replicate.data.corpora import MissingAssetError
     from replicate.papers.michel2019 import mt_runs

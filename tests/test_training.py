@@ -111,3 +111,23 @@ def test_predictions_come_back_in_input_order():
     flat = [i for b in batches for i in b]
     assert [lengths[i] for i in flat] == sorted(lengths)
     assert [flat[j] for j in back] == list(range(len(lengths)))
+
+
+def test_adamw_fused_matches_the_default_update():
+    """training.adamw (torch's fused kernel) follows the same update rule as the default AdamW loop."""
+    from replicate.models.training import adamw
+
+    torch.manual_seed(0)
+    nets = [torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.Tanh(), torch.nn.Linear(5, 3)) for _ in range(2)]
+    nets[1].load_state_dict(nets[0].state_dict())
+    fused = adamw(nets[0].parameters(), lr=0.01, weight_decay=0.01)
+    loop = torch.optim.AdamW(nets[1].parameters(), lr=0.01, weight_decay=0.01, foreach=False)
+    assert fused.defaults["fused"] is True
+    x, y = torch.randn(16, 6), torch.randint(0, 3, (16,))
+    for _ in range(20):
+        for net, opt in zip(nets, (fused, loop)):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(net(x), y).backward()
+            opt.step()
+    for a, b in zip(nets[0].parameters(), nets[1].parameters()):
+        assert torch.allclose(a, b, atol=1e-6), (a - b).abs().max()

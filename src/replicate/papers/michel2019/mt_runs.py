@@ -57,7 +57,9 @@ def prepare_data(params: dict, out_dir) -> dict:
 
     Toy: sentences of the gensim Wikipedia sample cut to ``min_words``-``max_words`` words, target =
     :func:`mt.toy_target`; valid (the newstest2013 role) and test (newstest2014) are disjoint held-out
-    samples, domain2 (the MTNT role) is Lee news text.  Hub: WMT splits named in the config."""
+    samples, each the first sentences of a block of ``held_out`` (default: the larger of the two) set aside
+    before the training pairs, so the training pairs do not depend on the evaluation sizes; domain2 (the
+    MTNT role) is Lee news text.  Hub: WMT splits named in the config."""
     from replicate.data import corpora
 
     d, seed = params["data"], params["seed"]
@@ -70,7 +72,8 @@ def prepare_data(params: dict, out_dir) -> dict:
         wiki = [wiki[i] for i in rng.permutation(len(wiki))]
         lee = [lee[i] for i in rng.permutation(len(lee))]
         nv, nt = d["valid"], d["test"]
-        splits = {"valid": wiki[:nv], "test": wiki[nv: nv + nt], "train": wiki[nv + nt: nv + nt + d["train"]]}
+        block = d.get("held_out") or max(nv, nt)
+        splits = {"valid": wiki[:nv], "test": wiki[block: block + nt], "train": wiki[2 * block: 2 * block + d["train"]]}
         if d.get("domain2"):
             splits["domain2"] = lee[: d["domain2"]]
         for name, segs in splits.items():

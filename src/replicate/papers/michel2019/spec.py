@@ -155,6 +155,10 @@ def _mt(ctx, cfg: dict, res: str) -> tuple[list, list]:
     toy = mt["model"]["source"] == "toy"
     if toy and ("toy_model" not in mt or mt["data"]["source"] != "toy"):  # also in schema.yaml
         raise ConfigError(f"config error at {KEY}.mt: model {{source: toy}} needs toy_model and data.source: toy")
+    held = mt["data"].get("held_out")
+    if held is not None and max(mt["data"]["valid"], mt["data"]["test"]) > held:
+        raise ConfigError(f"config error at {KEY}.mt.data: valid ({mt['data']['valid']}) and test ({mt['data']['test']}) "
+                          f"must be at most held_out ({held}), the block each is taken from")
     fig5 = bool(mt["fig5_epochs"]) and toy
     if mt["fig5_epochs"] and not fig5:
         raise ConfigError(f"config error at {KEY}.mt.fig5_epochs: checkpoints exist only for a toy model trained here")
