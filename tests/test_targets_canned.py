@@ -50,12 +50,15 @@ def test_target_on_canned_results(workspace, monkeypatch, paper, tid):
 
 def test_light_target_modules_load_no_torch():
     """Target jobs start without torch where their module needs none (a second saved per job; the
-    `target` verb imports torch only through the target's module)."""
+    `target` verb imports torch only through the target's module, and the targets that run a model
+    import it inside their function)."""
     import subprocess
     import sys
 
     code = ("import sys, replicate.cli, replicate.execute, replicate.papers.michel2019.targets, "
-            "replicate.papers.michel2019.mt_targets, replicate.papers.kovaleva2019.targets; "
+            "replicate.papers.michel2019.mt_targets, replicate.papers.kovaleva2019.targets, "
+            "replicate.papers.abnar2020flow.targets, replicate.papers.brunner2020.targets, "
+            "replicate.papers.pascual2021.targets, replicate.papers.voita2019heads.targets; "
             "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

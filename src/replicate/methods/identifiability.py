@@ -31,11 +31,14 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from replicate.methods import stats
+
+if TYPE_CHECKING:
+    import torch
 
 # ----------------------------------------------------------------------------- null space
 
@@ -46,6 +49,8 @@ def null_space(value: np.ndarray | torch.Tensor, eps: float = float(np.finfo(np.
     ``N`` (T, T - rank) is an orthonormal basis of the left null space, in float64.  ``eps``: the
     machine epsilon of the dtype the values were computed in (default float32).
     """
+    import torch
+
     v = torch.as_tensor(value).detach().to(torch.float64)
     u, s, _ = torch.linalg.svd(v, full_matrices=True)
     tol = (float(s.max()) if s.numel() else 0.0) * max(v.shape) * eps
@@ -60,6 +65,8 @@ def effective_attention(attention, values, eps: float = float(np.finfo(np.float3
     ``(effective (H, T, T), null (H, T, T), null_dims (H,))`` with effective + null = attention
     and ``effective @ V == attention @ V``.
     """
+    import torch
+
     a = torch.as_tensor(attention).detach().to(torch.float64)
     eff, nul, dims = torch.empty_like(a), torch.empty_like(a), []
     for h in range(a.shape[0]):
@@ -81,6 +88,8 @@ def alternative_row(row, basis, target: int | None = None, seed: int = 0, fracti
     strictly positive).  The sum and ``row @ V`` are unchanged up to rounding.  Raises ValueError
     if ``LN ∩ 1^⊥`` is {0}.
     """
+    import torch
+
     a = torch.as_tensor(row).detach().to(torch.float64)
     n = torch.as_tensor(basis).to(torch.float64)
     if n.shape[1] == 0:
@@ -147,6 +156,7 @@ def encoder_outputs(model, inst, input_ids: torch.Tensor, slot: dict) -> Callabl
     For one unpadded sequence ``input_ids`` (T,); ``inst`` an :class:`Instrument` on ``model``
     and ``slot`` from :func:`embedding_input`.
     """
+    import torch
 
     def f(e0):
         slot["e0"] = e0[None]
@@ -169,6 +179,8 @@ def squared_jacobian_norms(f: Callable, e0: torch.Tensor, probes: int | None = N
     ``T·D`` unit tangents; an integer: Hutchinson's estimate with that many Rademacher tangents
     per input position.  Tangents run through ``vmap(jvp)`` in chunks of ``chunk``.
     """
+    import torch
+
     t, d = e0.shape
     if probes is None:
         pos = torch.arange(t).repeat_interleave(d)
@@ -221,6 +233,8 @@ def hta(model, inst, input_ids: torch.Tensor, probes: int | None = None, chunk: 
     Returns ``(hidden (L, T_out, T_in), heads (L, H, T_out, T_in), e0)``: Frobenius-norm
     contributions ``||∂·/∂e^0_i||_F`` normalised over the input tokens ``i`` (rows sum to one).
     """
+    import torch
+
     input_ids = input_ids.to(next(model.parameters()).device)
     with embedding_input(model) as slot, torch.no_grad():
         e0 = model.embeddings(input_ids=input_ids[None])[0].detach()
@@ -270,10 +284,13 @@ def offset_profile(matrix: np.ndarray, max_offset: int) -> np.ndarray:
     return np.stack(out, -1)
 
 
-@torch.no_grad()
 def attention_and_values(model, inst, input_ids: torch.Tensor):
     """(attention (L, H, T, T), values (L, H, T, d_v), contexts (L, H, T, d_v)) of one unpadded sequence, on the CPU."""
-    input_ids = input_ids.to(next(model.parameters()).device)
-    with inst.recording(values=True) as att:
-        model(input_ids=input_ids[None])
-    return (torch.stack(att)[:, 0].cpu(), torch.stack(inst.values)[:, 0].cpu(), torch.stack(inst.contexts)[:, 0].cpu())
+    import torch
+
+    with torch.no_grad():
+        input_ids = input_ids.to(next(model.parameters()).device)
+        with inst.recording(values=True) as att:
+            model(input_ids=input_ids[None])
+        return (torch.stack(att)[:, 0].cpu(), torch.stack(inst.values)[:, 0].cpu(),
+                torch.stack(inst.contexts)[:, 0].cpu())

@@ -9,17 +9,17 @@ import json
 import time
 
 import numpy as np
-import torch
 
 from replicate.data import sources
-from replicate.instrument import Instrument
 from replicate.methods import identifiability as idf
-from replicate.models.training import device
 from replicate.runs.pairs import encode, select
 
 
 def load_model(params):
     """Tokenizer, model (on the device) and its instrument, for ``params['model']`` (a model spec)."""
+    from replicate.instrument import Instrument  # torch: only the model targets and the run load it
+    from replicate.models.training import device
+
     tok, model = sources.load_hf(params["model"])
     model = model.to(device())  # CUDA at paper scale; the embedded default runs on the CPU
     return tok, model, Instrument(model)
@@ -27,6 +27,8 @@ def load_model(params):
 
 def setup(pairs_path, params, seed: bool = True):
     """Model, tokenizer and instrument, and the ``n_pairs`` pairs spread over the length range."""
+    import torch
+
     if seed:
         torch.manual_seed(params["seed"])
     tok, model, inst = load_model(params)

@@ -13,15 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 from tqdm.auto import tqdm
 
 from replicate.data import agreement, sources
-from replicate.methods import attention, attribution, stats
-from replicate.methods.relevance import attention_stack
+from replicate.methods import attention, stats
 from replicate.data.prepare import read_sentences
-from replicate.instrument import Instrument
-from replicate.models.sva_transformer import CLSEncoderClassifier
+
+# torch and the modules built on it (attribution, relevance, the instrument, the SVA model) are imported
+# by the functions that run a model: the table targets only summarise the runs' csv files
 
 KEY = "abnar2020flow"
 METHODS = ("raw", "rollout", "flow")
@@ -32,6 +31,8 @@ LABELS = {"singular": 0, "plural": 1}
 
 def load_sva(model_dir, data_dir, split="test", limit=None):
     """The trained verb-number classifier and encoded ``<cls> + prefix`` examples."""
+    from replicate.models.sva_transformer import CLSEncoderClassifier
+
     model = CLSEncoderClassifier.load(model_dir)
     vocab = json.loads((Path(data_dir) / "vocab.json").read_text())
     rows = agreement.read_tsv(Path(data_dir) / f"{split}.tsv")[:limit]
@@ -72,6 +73,12 @@ def sva_correlations(model_dir, data_dir, params: dict) -> pd.DataFrame:
     Importances: blank-out (token -> ``<unk>``, |Δ p(correct)|), input gradient and
     gradient×input of f = p(singular) - p(plural) w.r.t. the input embeddings.
     """
+    import torch
+
+    from replicate.instrument import Instrument
+    from replicate.methods import attribution
+    from replicate.methods.relevance import attention_stack
+
     model, vocab, rows, seqs = load_sva(model_dir, data_dir, limit=params["examples"])
     inst = Instrument(model)
     first = 0 if params["keep_cls"] else 1
@@ -107,6 +114,10 @@ def sst_correlations(model_spec: dict, data_dir, params: dict) -> pd.DataFrame:
     the ``cls`` row; gradient targets: the last logit (the original's quirk Q2) and the
     true label's logit; Spearman as the original's dense, not tie-corrected formula.
     """
+    from replicate.instrument import Instrument
+    from replicate.methods import attribution
+    from replicate.methods.relevance import attention_stack
+
     tok, model = sources.load_hf(model_spec, "classifier")
     inst = Instrument(model)
     rows = read_sentences(Path(data_dir) / "test.tsv")[: params["examples"]]
@@ -200,6 +211,11 @@ def _long(maps: dict, tokens: list[str], **keys) -> pd.DataFrame:
 
 
 def _sva_examples(model_dir, data_dir, params):
+    import torch
+
+    from replicate.instrument import Instrument
+    from replicate.methods.relevance import attention_stack
+
     model, vocab, rows, seqs = load_sva(model_dir, data_dir)
     inv = {i: w for w, i in vocab.items()}
     keep = [k for k, s in enumerate(seqs) if params["min_tokens"] <= len(s) <= params["max_tokens"]]
@@ -214,7 +230,11 @@ def _sva_examples(model_dir, data_dir, params):
 
 def fig1(model_dir, data_dir, params, png, csv) -> dict:
     """Attention graphs of one sentence: raw attention, rollout and flow (all positions)."""
+    import torch
+
     from replicate import plots
+    from replicate.instrument import Instrument
+    from replicate.methods.relevance import attention_stack
 
     model, vocab, _, _ = load_sva(model_dir, data_dir, limit=0)
     words = params["sentence"].split()
@@ -293,7 +313,11 @@ def fig4(params, png, csv) -> dict:
     With an MLM (paper scale: bert-large-uncased) the bars are p(his) vs p(her); an
     encoder without an MLM head (the default MiniLM) gets the attention part only.
     """
+    import torch
+
     from replicate import plots
+    from replicate.instrument import Instrument
+    from replicate.methods.relevance import attention_stack
 
     spec = params["model"]
     mlm = params["mlm"]

@@ -6,13 +6,11 @@ import time
 
 import numpy as np
 import pandas as pd
-import torch
 
 from replicate import plots
 from replicate.data.prepare import read_pairs
 from replicate.methods import identifiability as idf
 from replicate.methods import probing
-from replicate.models.training import device
 from replicate.runs.hta import load_hta, load_model, method_note, setup
 from replicate.runs.pairs import encode
 
@@ -27,6 +25,8 @@ def head_dim(model) -> int:
 
 
 def nullspace(args, params, out, entry) -> dict:
+    import torch  # the model targets (nullspace, fig1, fig6, fig2) load torch; figs 3-5 read the HTA run only
+
     png, csv = out["png"], out["csv"]
     tok, model, inst, pairs = setup(args["pairs"], params)
     d_v = head_dim(model)
@@ -341,6 +341,8 @@ _SPECIAL = ("[CLS]", "[SEP]")
 def _hidden_states(tok, model, pairs):
     """Hidden states (L+1, N, D) of every token of every pair (float64), the pair of each token
     and whether it is [CLS]/[SEP]."""
+    import torch
+
     states, groups, special = [], [], []
     with torch.no_grad():
         for ex, pair in enumerate(pairs):
@@ -363,6 +365,8 @@ def _rates(pred, target, groups, special, distance):
 
 
 def fig2(args, params, out, entry) -> dict:
+    from replicate.models.training import device
+
     png, csv = out["png"], out["csv"]
     tok, model, _, pairs = setup(args["pairs"], params, seed=False)
     hs, groups, special = _hidden_states(tok, model, pairs)

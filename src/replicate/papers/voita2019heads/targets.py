@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 
 from replicate import plots
-from replicate.methods import hardconcrete as hc
 from replicate.methods import headroles
 
 KEY = "voita2019heads"
@@ -215,6 +214,8 @@ def fig5(args, params, out, entry) -> dict:
 
 
 def fig6(args, params, out, entry) -> dict:
+    from replicate.methods import hardconcrete as hc  # loads torch (its gates are torch modules): this target only
+
     beta = entry["values"]["temperature"]
     settings = entry["values"]["settings"]  # [log_alpha, p0, p1]
     rows = []
