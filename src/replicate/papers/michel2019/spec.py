@@ -155,8 +155,8 @@ def _mt(ctx, cfg: dict, res: str) -> tuple[list, list]:
     toy = mt["model"]["source"] == "toy"
     if toy and ("toy_model" not in mt or mt["data"]["source"] != "toy"):  # also in schema.yaml
         raise ConfigError(f"config error at {KEY}.mt: model {{source: toy}} needs toy_model and data.source: toy")
-    held = mt["data"].get("held_out")
-    if held is not None and max(mt["data"]["valid"], mt["data"]["test"]) > held:
+    held = mt["data"].get("held_out")  # toy data only: hub splits are separate sets
+    if mt["data"]["source"] == "toy" and held is not None and max(mt["data"]["valid"], mt["data"]["test"]) > held:
         raise ConfigError(f"config error at {KEY}.mt.data: valid ({mt['data']['valid']}) and test ({mt['data']['test']}) "
                           f"must be at most held_out ({held}), the block each is taken from")
     fig5 = bool(mt["fig5_epochs"]) and toy
