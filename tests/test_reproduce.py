@@ -1,6 +1,6 @@
 """Reproduction check: the embedded default, run from scratch, gives the committed figure data.
 
-Runs the whole default DAG (about 26 minutes on 2 cores for the eight papers) in a scratch copy and compares every
+Runs the whole default DAG (about 22 minutes on 2 cores for the eight papers) in a scratch copy and compares every
 data file behind a figure with the one committed under ``figures/``.  Tolerances: numbers that
 come out of a trained model (tables, figures 1-3) within 0.03 absolute (the same seed on the same
 kind of machine gives identical numbers; the tolerance absorbs BLAS differences across CPUs); the
