@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from replicate.methods import heads
+from replicate.methods import heads, pruning
 from replicate.instrument import Instrument
 
 
@@ -108,13 +108,13 @@ def test_importance_equals_gate_gradient_and_finite_difference(tiny_clf):
 
 def test_pruning_order_and_curve(tiny_clf):
     scores = np.array([[0.3, 0.1], [0.2, 0.4]])
-    assert heads.pruning_order(scores) == [(0, 1), (1, 0), (0, 0), (1, 1)]
-    order = heads.pruning_order(scores, np.random.default_rng(0))
+    assert pruning.pruning_order(scores) == [(0, 1), (1, 0), (0, 0), (1, 1)]
+    order = pruning.pruning_order(scores, np.random.default_rng(0))
     assert sorted(order) == [(0, 0), (0, 1), (1, 0), (1, 1)]
     inst = Instrument(tiny_clf)
     batches = [_batch()]
     cache = heads.LayerCache(tiny_clf, inst, batches)
-    full_order = heads.pruning_order(np.arange(12.0).reshape(3, 4))
+    full_order = pruning.pruning_order(np.arange(12.0).reshape(3, 4))
     curve = heads.pruning_curve(tiny_clf, inst, cache, full_order, [0.0, 0.5, 1.0])
     # 100% pruned: every head gated at zero, checked against a full forward pass
     inst.gates = torch.zeros(3, 4)
@@ -202,10 +202,10 @@ def test_pearson_helper():
 
 def test_prune_map_keeps_one_head_per_layer():
     order = [(0, 0), (0, 1), (0, 2), (1, 3), (0, 3), (2, 0)]  # layer 0 would lose all 4 heads
-    assert heads.prune_map(order, 0.5, n_heads=4) == {0: [0, 1, 2]}
-    assert heads.prune_map(order, 5 / 6, n_heads=4) == {0: [0, 1, 2], 1: [3], 2: [0]}  # (0, 3) skipped
+    assert pruning.prune_map(order, 0.5, n_heads=4) == {0: [0, 1, 2]}
+    assert pruning.prune_map(order, 5 / 6, n_heads=4) == {0: [0, 1, 2], 1: [3], 2: [0]}  # (0, 3) skipped
     with pytest.raises(ValueError):
-        heads.prune_map(order, 1.0, n_heads=4)
+        pruning.prune_map(order, 1.0, n_heads=4)
 
 
 def test_speedup_helper_times_and_checks_pruned_logits(tiny_clf):
@@ -231,7 +231,7 @@ def test_log_likelihood_metric():
 
 
 def test_pruning_configs_mask_the_first_round_f_n_heads():
-    from replicate.methods.heads import pruning_configs
+    from replicate.methods.pruning import pruning_configs
 
     order = [(0, 1), (1, 0), (0, 0), (1, 1)]
     cfgs = pruning_configs(order, [0.0, 0.3, 0.5, 1.0])
@@ -239,7 +239,7 @@ def test_pruning_configs_mask_the_first_round_f_n_heads():
 
 
 def test_prunable_share_stops_at_the_first_drop():
-    from replicate.methods.heads import prunable_share
+    from replicate.methods.pruning import prunable_share
 
     fr = [0.0, 0.1, 0.2, 0.3, 0.4]
     # 0.3 is beyond tolerance; the recovery at 0.4 does not count (the curve must stay flat up to f)

@@ -14,8 +14,7 @@ import torch
 
 from replicate.instrument import Instrument
 from replicate.methods import stats
-# pruning orders, curves and maps: numpy only, so that the targets that read them need no torch
-from replicate.methods.pruning import prunable_share, prune_map, pruning_configs, pruning_order  # noqa: F401
+from replicate.methods.pruning import pruning_configs
 
 
 def make_batches(tok, pairs: list[tuple[str, int]], max_length: int = 128, batch_size: int = 32) -> list[dict]:

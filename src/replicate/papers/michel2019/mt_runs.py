@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from replicate.instrument import KINDS, Instrument
-from replicate.methods import heads
+from replicate.methods import heads, pruning
 from replicate.models import mt
 
 
@@ -190,7 +190,7 @@ def _importance(model, inst, imp_b, params):
 
 def _curve(sc, order, fractions, tokenize):
     """BLEU with the first round(f * n) heads of ``order`` masked, for each fraction f (Michel §5)."""
-    return _bleus(sc.sweep(heads.pruning_configs(order, fractions), "prune"), tokenize)
+    return _bleus(sc.sweep(pruning.pruning_configs(order, fractions), "prune"), tokenize)
 
 
 def analysis_of(model_spec, data_dir, params: dict) -> dict:
@@ -225,16 +225,16 @@ def analysis_of(model_spec, data_dir, params: dict) -> dict:
                time_importance_s=time.perf_counter() - t1)
     fr = [round(x, 4) for x in np.arange(0, 1 + 1e-9, params["step"])]
     oracle = out["baseline"] - np.asarray(out["single"]).reshape(R, H)  # BLEU lost when masked
-    orders = {"importance": heads.pruning_order(imp), "oracle": heads.pruning_order(oracle)}
+    orders = {"importance": pruning.pruning_order(imp), "oracle": pruning.pruning_order(oracle)}
     for k in range(params["random_orders"]):
-        orders[f"random{k}"] = heads.pruning_order(imp, np.random.default_rng(params["seed"] + 1000 + k))
+        orders[f"random{k}"] = pruning.pruning_order(imp, np.random.default_rng(params["seed"] + 1000 + k))
     out["fractions"] = fr
     out["curves"] = {name: _curve(sc, o, fr, tk) for name, o in orders.items()}
     out["type_curves"] = {}
     for kind in KINDS:
         rows_k = [r for r in range(R) if inst.kinds[r] == kind]
         sub = imp[rows_k]
-        order = [(rows_k[l], h) for l, h in heads.pruning_order(sub)]
+        order = [(rows_k[l], h) for l, h in pruning.pruning_order(sub)]
         out["type_curves"][kind] = _curve(sc, order, fr, tk)
     if (Path(data_dir) / "domain2.tsv").is_file():
         d2 = rows("domain2")
@@ -255,7 +255,7 @@ def epochs_of(checkpoints: dict, data_dir, params: dict) -> dict:
         text, model, inst, rows, imp_b = _setup(path, data_dir, params)
         sc = _scorer(model, inst, text, rows("valid"), params)
         imp = _importance(model, inst, imp_b, params)
-        curve = _curve(sc, heads.pruning_order(imp), out["fractions"], params["bleu_tokenize"])
+        curve = _curve(sc, pruning.pruning_order(imp), out["fractions"], params["bleu_tokenize"])
         out["by_epoch"][str(ep)] = {"curve": curve, "baseline": curve[0]}
     out["time_s"] = time.perf_counter() - t0
     return out

@@ -15,7 +15,7 @@ from replicate.data import sources
 from replicate.data.io import write_json
 from replicate.data.prepare import read_sentences
 from replicate.instrument import Instrument
-from replicate.methods import heads
+from replicate.methods import heads, pruning
 from replicate.methods.stats import is_regression
 
 
@@ -36,10 +36,10 @@ def _curves(model, inst, cache, train_b, params, baseline, metric, extra: dict) 
     out["confidence"] = conf.tolist()
     fractions = _fractions(params["step"])
     out["fractions"] = fractions
-    orders = {"importance": heads.pruning_order(imp), "confidence": heads.pruning_order(conf)}
-    orders.update({name: heads.pruning_order(np.asarray(score)) for name, score in extra.items()})
+    orders = {"importance": pruning.pruning_order(imp), "confidence": pruning.pruning_order(conf)}
+    orders.update({name: pruning.pruning_order(np.asarray(score)) for name, score in extra.items()})
     for k in range(params["random_orders"]):
-        orders[f"random{k}"] = heads.pruning_order(imp, np.random.default_rng(params["seed"] + 1000 + k))
+        orders[f"random{k}"] = pruning.pruning_order(imp, np.random.default_rng(params["seed"] + 1000 + k))
     t0 = time.perf_counter()
     out["curves"] = {name: heads.pruning_curve(model, inst, cache, order, fractions, metric=metric, baseline=baseline)
                      for name, order in orders.items()}
@@ -136,7 +136,7 @@ def timing_of(model_dir, data_dir, importance: list, params: dict) -> dict:
     test = _subsample(read_sentences(f"{data_dir}/test.tsv"), cfg["examples"], rng)
     imp = np.asarray(importance)
     L, H = imp.shape
-    to_prune = heads.prune_map(heads.pruning_order(imp), cfg["prune_fraction"], H, min_per_layer=1)
+    to_prune = pruning.prune_map(pruning.pruning_order(imp), cfg["prune_fraction"], H, min_per_layer=1)
     batches = {bs: heads.make_batches(tok, test, params["max_length"], bs) for bs in cfg["batch_sizes"]}
     out = heads.pruned_speedup(model, batches, to_prune, repeats=cfg["repeats"])
     return {**out, "pruned": {str(l): hs for l, hs in to_prune.items()}, "n_pruned": sum(map(len, to_prune.values())),
@@ -189,7 +189,7 @@ def analysis_of(model_dir, data_dir, params: dict) -> dict:
     del train_cache
     oracle = np.asarray(out["baseline"]) - np.asarray(out["single"]).reshape(L, H)  # loss of accuracy when masked
     out["fractions"] = _fractions(params["step"])
-    out["curves"] = {"oracle": heads.pruning_curve(model, inst, cache, heads.pruning_order(oracle), out["fractions"],
+    out["curves"] = {"oracle": heads.pruning_curve(model, inst, cache, pruning.pruning_order(oracle), out["fractions"],
                                                    metric=heads.accuracy, baseline=out["baseline"])}
     return out
 
