@@ -5,7 +5,10 @@ Reads, in a workflow directory (default: the current one),
   * the run's Snakemake log(s) (``.snakemake/log/*.snakemake.log``; default: every log of the newest run, i.e. the
     newest log and any earlier logs whose jobs it did not redo): each job's start and finish time, rule, threads,
     inputs, outputs and ``benchmark:`` file;
-  * each job's ``benchmark:`` file (``logs/bench/...tsv``): wall time ``s``, ``cpu_time`` and ``max_rss`` (MB).
+  * each job's ``benchmark:`` file (``logs/bench/...tsv``): wall time ``s``, ``cpu_time`` and ``max_rss`` (MB);
+  * each job's own log (its ``log:`` file): the last line ``replicate resources: cpu_s=... max_rss_mb=...`` that
+    every ``python -m replicate`` job writes when it exits, with its exact CPU time (user + system, children
+    included) and peak memory from ``getrusage``.
 
 Prints one row per job (wall, CPU, peak RSS, threads, start offset), then
   * the makespan (first start to last finish) and the sum of the jobs' wall and CPU times;
@@ -15,9 +18,10 @@ Prints one row per job (wall, CPU, peak RSS, threads, start offset), then
     jobs ran than cores were provided (from the jobs' start/finish times);
   * the peak RSS of any job.
 
-Snakemake's benchmark samples a job's CPU time and memory while it runs (every 0.5 s at first, then every 30 s),
-so ``cpu_time`` can miss up to 30 s at the end of a long job: read it as a lower bound, and the idle share as an
-upper one; wall time comes from the job itself and is exact.
+Snakemake's benchmark samples a job's CPU time and memory while it runs (every second at first, then every 30 s),
+so its ``cpu_time`` can miss up to 30 s at the end of a job; it is used only for a job whose log has no
+resources line (then read it as a lower bound, and the idle share as an upper one). Wall time comes from the
+benchmark file and is exact.
 
     python benchmarks/profile_dag.py [WORKDIR] [--log LOG ...] [--cores N] [--top K] [--json OUT]
 """
@@ -36,7 +40,8 @@ from datetime import datetime
 STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")
 RULE = re.compile(r"^(?:local)?rule (\S+):$")
 FINISHED = re.compile(r"^Finished jobid: (\d+) \(Rule: (\S+)\)")
-FIELD = re.compile(r"^\s+(input|output|jobid|benchmark|threads|wildcards): (.*)$")
+FIELD = re.compile(r"^\s+(input|output|log|jobid|benchmark|threads|wildcards): (.*)$")
+RESOURCES = re.compile(r"^replicate resources: cpu_s=([\d.]+) max_rss_mb=([\d.]+)\s*$")
 CORES = re.compile(r"^Provided cores: (\d+)")
 
 
@@ -52,7 +57,7 @@ def parse_log(path: str) -> tuple[list[dict], int | None]:
                 now = datetime.strptime(" ".join(m.group(1).split()), "%a %b %d %H:%M:%S %Y")
             elif m := RULE.match(line):
                 current = {"rule": m.group(1), "start": now, "inputs": [], "outputs": [], "threads": 1,
-                           "benchmark": None, "wildcards": "", "log": path}
+                           "benchmark": None, "wildcards": "", "log": path, "joblog": None}
             elif current is not None and (m := FIELD.match(line)):
                 key, val = m.groups()
                 if key in ("input", "output"):
@@ -62,6 +67,8 @@ def parse_log(path: str) -> tuple[list[dict], int | None]:
                     open_jobs[current["jobid"]] = current
                 elif key == "threads":
                     current["threads"] = int(val)
+                elif key == "log":
+                    current["joblog"] = val.split(",")[0].strip()
                 else:
                     current[key] = val.strip()
             elif m := FINISHED.match(line):
@@ -93,6 +100,18 @@ def read_bench(path: str) -> dict | None:
     return {"wall": num("s"), "cpu": num("cpu_time"), "rss": num("max_rss")}
 
 
+def read_resources(path: str) -> dict | None:
+    """The exact CPU time and peak memory a ``python -m replicate`` job wrote as its log's last resources line."""
+    if not path or not os.path.isfile(path):
+        return None
+    found = None
+    with open(path, errors="replace") as fh:
+        for line in fh:
+            if m := RESOURCES.match(line):
+                found = {"cpu": float(m.group(1)), "rss": float(m.group(2))}
+    return found
+
+
 def default_logs(workdir: str) -> list[str]:
     """Logs of the newest run: the newest log, plus earlier ones whose finished jobs were not redone later
     (a resumed run is spread over several logs). Logs without a finished job (dry runs) are skipped."""
@@ -115,9 +134,11 @@ def collect(workdir: str, logs: list[str]) -> tuple[list[dict], int | None]:
         bench = read_bench(os.path.join(workdir, job["benchmark"])) if job.get("benchmark") else None
         logged = (job["end"] - job["start"]).total_seconds()
         job["wall"] = bench["wall"] if bench else logged
-        job["cpu"] = bench["cpu"] if bench else float("nan")
-        job["rss"] = bench["rss"] if bench else float("nan")
-        job["has_bench"] = bench is not None
+        exact = read_resources(os.path.join(workdir, job["joblog"])) if job.get("joblog") else None
+        job["cpu"] = exact["cpu"] if exact else bench["cpu"] if bench else float("nan")
+        job["rss"] = max(exact["rss"], bench["rss"] if bench else 0.0) if exact else bench["rss"] if bench else float("nan")
+        job["has_bench"] = bench is not None or exact is not None
+        job["exact_cpu"] = exact is not None
     return jobs, cores
 
 
@@ -178,7 +199,7 @@ def profile(workdir: str, logs: list[str] | None = None, cores: int | None = Non
     makespan = (t1 - t0).total_seconds()
     cp_len, chain = critical_path(jobs)
     cpu = sum(j["cpu"] for j in jobs if j["has_bench"])
-    return {
+    return {"jobs_with_exact_cpu": sum(j["exact_cpu"] for j in jobs),
         "workdir": os.path.abspath(workdir), "logs": logs, "cores": cores, "jobs": jobs, "makespan": makespan,
         "sum_wall": sum(j["wall"] for j in jobs), "sum_cpu": cpu,
         "jobs_with_bench": sum(j["has_bench"] for j in jobs),
@@ -196,7 +217,8 @@ def fmt_s(s: float) -> str:
 def report(p: dict, top: int) -> str:
     out = [f"# DAG profile of {p['workdir']}", "",
            f"{len(p['jobs'])} jobs ({p['jobs_with_bench']} with a benchmark file) on {p['cores']} cores; "
-           f"log(s): {', '.join(os.path.basename(x) for x in p['logs'])}", "",
+           f"log(s): {', '.join(os.path.basename(x) for x in p['logs'])}; exact CPU time (getrusage, from the job's "
+           f"log) for {p['jobs_with_exact_cpu']} jobs, Snakemake's sampled lower bound for the others", "",
            "| job | wall | CPU | CPU/wall | peak RSS | threads | start |", "|---|---|---|---|---|---|---|"]
     for j in sorted(p["jobs"], key=lambda j: -j["wall"])[:top]:
         ratio = j["cpu"] / j["wall"] if j["has_bench"] and j["wall"] > 0 else float("nan")
@@ -231,7 +253,7 @@ def main(argv=None):
     print(report(p, args.top))
     if args.json:
         rows = [{"job": label(j), "rule": j["rule"], "wall_s": j["wall"], "cpu_s": j["cpu"], "max_rss_mb": j["rss"],
-                 "threads": j["threads"], "start_s": (j["start"] - p["t0"]).total_seconds()} for j in p["jobs"]]
+                 "exact_cpu": j["exact_cpu"], "threads": j["threads"], "start_s": (j["start"] - p["t0"]).total_seconds()} for j in p["jobs"]]
         with open(args.json, "w") as fh:
             json.dump({"makespan_s": p["makespan"], "cores": p["cores"], "sum_wall_s": p["sum_wall"],
                        "sum_cpu_s": p["sum_cpu"], "critical_path_s": p["critical_path"],

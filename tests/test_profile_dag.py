@@ -32,6 +32,7 @@ Finished jobid: 1 (Rule: a)
 localrule b:
     input: data/a.txt
     output: data/b.txt
+    log: logs/b.log
     jobid: 2
     benchmark: logs/bench/b.tsv
     threads: 1
@@ -62,3 +63,29 @@ def test_profile_of_a_hand_made_run(tmp_path):
     assert p["concurrency"][2] == pytest.approx(5 / 30) and p["concurrency"]["fewer_than_cores"] == pytest.approx(25 / 30)
     text = profile_dag.report(p, top=2)
     assert "critical path: 30 s" in text and "(1 more)" in text
+
+
+def test_exact_cpu_from_the_job_log_wins_over_the_sampled_one(tmp_path):
+    """A job's own resources line (getrusage at exit) replaces Snakemake's sampled CPU time; its memory is the
+    larger of the two; a job without the line keeps the benchmark's numbers."""
+    (tmp_path / ".snakemake" / "log").mkdir(parents=True)
+    (tmp_path / ".snakemake" / "log" / "2026-12-06T050000.000000.snakemake.log").write_text(LOG)
+    _bench(tmp_path / "logs/bench/a.tsv", 10.0, 9.0, 300)
+    _bench(tmp_path / "logs/bench/b.tsv", 20.0, 2.0, 700)  # sampled: most of the job's CPU time missed
+    _bench(tmp_path / "logs/bench/c.tsv", 5.0, 5.0, 100)
+    (tmp_path / "logs/b.log").write_text("training...\nreplicate resources: cpu_s=19.50 max_rss_mb=812\n")
+    p = profile_dag.profile(str(tmp_path))
+    b = next(j for j in p["jobs"] if j["rule"] == "b")
+    assert b["cpu"] == 19.5 and b["rss"] == 812 and b["exact_cpu"]
+    assert p["sum_cpu"] == pytest.approx(9 + 19.5 + 5) and p["jobs_with_exact_cpu"] == 1
+
+
+def test_the_cli_writes_its_resources_line(tmp_path):
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "replicate", "scorecard", "--out", f"md={tmp_path / 's.md'}",
+                          "--params", "{}"], capture_output=True, text=True)
+    line = res.stderr.strip().splitlines()[-1]
+    m = profile_dag.RESOURCES.match(line)
+    assert res.returncode == 0 and m and float(m.group(1)) > 0 and float(m.group(2)) > 10, res.stderr[-2000:]
