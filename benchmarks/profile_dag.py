@@ -41,7 +41,6 @@ STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")
 RULE = re.compile(r"^(?:local)?rule (\S+):$")
 FINISHED = re.compile(r"^Finished jobid: (\d+) \(Rule: (\S+)\)")
 FIELD = re.compile(r"^\s+(input|output|log|jobid|benchmark|threads|wildcards): (.*)$")
-RESOURCES = re.compile(r"^replicate resources: cpu_s=([\d.]+) max_rss_mb=([\d.]+)\s*$")
 CORES = re.compile(r"^Provided cores: (\d+)")
 
 
@@ -102,14 +101,10 @@ def read_bench(path: str) -> dict | None:
 
 def read_resources(path: str) -> dict | None:
     """The exact CPU time and peak memory a ``python -m replicate`` job wrote as its log's last resources line."""
-    if not path or not os.path.isfile(path):
-        return None
-    found = None
-    with open(path, errors="replace") as fh:
-        for line in fh:
-            if m := RESOURCES.match(line):
-                found = {"cpu": float(m.group(1)), "rss": float(m.group(2))}
-    return found
+    from replicate.report import job_resources
+
+    found = job_resources(path)
+    return {"cpu": found["cpu_s"], "rss": found["max_rss_mb"]} if found else None
 
 
 def default_logs(workdir: str) -> list[str]:

@@ -17,9 +17,9 @@ for _run in RUNS:
         benchmark:
             f"{LOGS}/bench/{_run.owner}/{_run.name}.tsv"
         threads: _run.threads
-        # runs before targets: a long run (michel2019's importance, then its timing) starts as soon as its
-        # model is ready, and the short target jobs fill the cores at the end instead of leaving one idle
-        priority: 1
+        # runs (1) before targets (0): a long run (michel2019's importance, then its timing) starts as soon as
+        # its model is ready, and the short target jobs fill the cores at the end instead of leaving one idle
+        priority: _run.priority
         resources:
             mem_mb=_run.mem_mb,
         conda:

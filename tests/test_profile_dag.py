@@ -87,5 +87,7 @@ def test_the_cli_writes_its_resources_line(tmp_path):
     res = subprocess.run([sys.executable, "-m", "replicate", "scorecard", "--out", f"md={tmp_path / 's.md'}",
                           "--params", "{}"], capture_output=True, text=True)
     line = res.stderr.strip().splitlines()[-1]
-    m = profile_dag.RESOURCES.match(line)
-    assert res.returncode == 0 and m and float(m.group(1)) > 0 and float(m.group(2)) > 10, res.stderr[-2000:]
+    (tmp_path / "job.log").write_text(res.stderr)
+    found = profile_dag.read_resources(str(tmp_path / "job.log"))
+    assert res.returncode == 0 and line.startswith("replicate resources:"), res.stderr[-2000:]
+    assert found["cpu"] > 0 and found["rss"] > 10

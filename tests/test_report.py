@@ -175,6 +175,13 @@ def test_benchmarks(tmp_path):
     assert got[0] == {"job": "prepare", "repeats": 2, "s": 15.0, "max_rss": None, "cpu_time": None}
     assert got[1]["max_rss"] == pytest.approx(607.14) and got[1]["s"] == pytest.approx(8.18)
     assert report.benchmarks(tmp_path / "absent") == []
+    # the job's own log (logs/<job>.log beside logs/bench/) ends with its exact CPU time: it replaces the sample
+    (tmp_path / "toy").mkdir()
+    (tmp_path / "toy" / "table1.log").write_text("drawing\nreplicate resources: cpu_s=8.02 max_rss_mb=640\n")
+    exact = report.benchmarks(bench)[1]
+    assert exact["cpu_time"] == pytest.approx(8.02) and exact["max_rss"] == pytest.approx(640)
+    assert report.job_resources(tmp_path / "toy" / "table1.log") == {"cpu_s": 8.02, "max_rss_mb": 640.0}
+    assert report.job_resources(tmp_path / "prepare.log") is None
 
 
 @pytest.fixture

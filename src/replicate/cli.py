@@ -75,17 +75,15 @@ def _list(args):
             print(f"target  {key} {t.id}" + (f"  (not run: {t.not_run})" if t.not_run else ""))
 
 
-RESOURCES = "replicate resources:"
-
-
 def _report_resources():
-    """Last line of a job's log: its exact CPU time and peak memory (``benchmarks/profile_dag.py`` reads it;
-    Snakemake's ``benchmark:`` samples CPU time only every 30 s and misses the end of a job)."""
+    """Last line of a job's log: its exact CPU time and peak memory (read by ``report.job_resources``)."""
     import resource
 
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
     rss_mb = max(me.ru_maxrss, kids.ru_maxrss) / (2**20 if sys.platform == "darwin" else 2**10)  # bytes or kB
+    from .report import RESOURCES
+
     print(f"{RESOURCES} cpu_s={cpu:.2f} max_rss_mb={rss_mb:.0f}", file=sys.stderr, flush=True)
 
 

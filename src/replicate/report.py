@@ -190,9 +190,29 @@ def _number(text):
         return None
 
 
+RESOURCES = "replicate resources:"
+_RESOURCES = re.compile(r"^replicate resources: cpu_s=([\d.]+) max_rss_mb=([\d.]+)\s*$")
+
+
+def job_resources(log_path) -> dict | None:
+    """``{"cpu_s", "max_rss_mb"}`` from the last resources line a ``python -m replicate`` job wrote to its log when it
+    exited (exact, from ``getrusage``; Snakemake's ``benchmark:`` samples CPU time every 30 s and misses the end of
+    a job), or None for a log without one."""
+    if not log_path or not os.path.isfile(log_path):
+        return None
+    found = None
+    with open(log_path, errors="replace") as fh:
+        for line in fh:
+            if m := _RESOURCES.match(line):
+                found = {"cpu_s": float(m.group(1)), "max_rss_mb": float(m.group(2))}
+    return found
+
+
 def benchmarks(bench_dir) -> list[dict]:
     """Every Snakemake ``benchmark:`` file under ``bench_dir`` (TSV: s, h:m:s, max_rss, ..., cpu_time):
-    ``{"job", "s", "max_rss", "cpu_time", "repeats"}`` (the mean over a file's repeats), by job name."""
+    ``{"job", "s", "max_rss", "cpu_time", "repeats"}`` (the mean over a file's repeats), by job name. A job whose
+    log (``<bench_dir>/../<job>.log``, the suite's layout) ends with a resources line gets its exact CPU time and
+    the larger of the two peak memories."""
     out = []
     for path in sorted(Path(bench_dir).rglob("*.tsv")) if Path(bench_dir).is_dir() else []:
         with open(path, newline="") as fh:
@@ -203,6 +223,10 @@ def benchmarks(bench_dir) -> list[dict]:
         for key in ("s", "max_rss", "cpu_time"):
             vals = [v for v in (_number(r.get(key)) for r in rows) if v is not None]
             rec[key] = sum(vals) / len(vals) if vals else None
+        exact = job_resources(Path(bench_dir).parent / f"{rec['job']}.log")
+        if exact and rec["repeats"] == 1:
+            rec["cpu_time"] = exact["cpu_s"]
+            rec["max_rss"] = max(exact["max_rss_mb"], rec["max_rss"] or 0.0)
         out.append(rec)
     return out
 
@@ -296,7 +320,8 @@ def overview_rst(rows, summary, bench, config: dict, params: dict, full: bool) -
     lines += _section("Run time and peak memory", "-")
     if bench:
         lines += [f"From the ``benchmark:`` files ({rst_text(params.get('bench_dir', 'logs/bench'), start=False)}): "
-                  "wall time, CPU time and peak resident memory (max_rss) of each job.", ""]
+                  "wall time, CPU time and peak resident memory (max_rss) of each job; CPU time and memory from the resources "
+                  "line a job's log ends with (exact) where there is one.", ""]
         lines += _list_table(("job", "wall time", "CPU s", "peak MB"),
                              [(b["job"], _hms(b["s"]), "n/a" if b["cpu_time"] is None else f"{b['cpu_time']:.0f}",
                                _mb(b["max_rss"])) for b in bench])

@@ -52,6 +52,7 @@ class Run:
     threads: int = 1
     mem_mb: int = 2000
     owner: str = ""  # paper key, or "shared" for a run that several papers read
+    priority: int = 1  # Snakemake's: data and models 2, runs 1, targets 0; a model trained as a run takes 2
 
     @property
     def rule(self) -> str:
