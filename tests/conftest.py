@@ -1,6 +1,4 @@
 import os
-import signal
-import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -44,28 +42,3 @@ def tiny_run(tmp_path_factory):
 def pytest_collection_modifyitems(config, items):
     """The reproduction check (the whole default, ~20 min) runs last: every other test reports first."""
     items.sort(key=lambda item: item.get_closest_marker("reproduce") is not None)  # stable: order kept otherwise
-
-
-@pytest.fixture(scope="session", autouse=True)
-def default_in_background(request, tmp_path_factory):
-    """The reproduction check's run of the whole embedded default starts with the session, in the background,
-    when a selected test needs it (``REPLICATE_DEFAULT_IN_BACKGROUND=0``: run it in turn instead). The other
-    tests run beside it: pytest itself uses one core, so the unit tests, the tiny runs' one-job stretches and
-    the report steps would otherwise leave a core idle for minutes. ``test_reproduce.default_run`` waits for it;
-    a session that ends first (a failure with ``-x``, Ctrl-C) kills it."""
-    wanted = any(item.get_closest_marker("reproduce") for item in request.session.items)
-    if not wanted or os.environ.get("REPLICATE_DEFAULT_IN_BACKGROUND", "1") == "0":
-        yield None
-        return
-    from workflow_utils import copy_workflow, start_snakemake
-
-    wf = copy_workflow(tmp_path_factory.mktemp("default"))
-    run = {"wf": wf, "log": wf / "snakemake.out", "started": time.time()}
-    run["proc"] = start_snakemake(wf, "--cores", "2", log=run["log"])
-    yield run
-    if run["proc"].poll() is None:
-        os.killpg(run["proc"].pid, signal.SIGTERM)
-        try:
-            run["proc"].wait(timeout=30)
-        except Exception:
-            os.killpg(run["proc"].pid, signal.SIGKILL)

@@ -1,8 +1,8 @@
 """Reproduction check: the embedded default, run from scratch, gives the committed figure data.
 
 Runs the whole default DAG (about 20 minutes on 2 cores for the eight papers) in a scratch copy and compares every
-data file behind a figure with the one committed under ``figures/``. The run starts with the test session, in the
-background (``conftest.default_in_background``), and these tests run last, once it has finished.  Tolerances: numbers that
+data file behind a figure with the one committed under ``figures/`` (these tests run last: ``conftest``).  Tolerances:
+numbers that
 come out of a trained model (tables, figures 1-3) within 0.03 absolute (the same seed on the same
 kind of machine gives identical numbers; the tolerance absorbs BLAS differences across CPUs); the
 pretrained-model-only figure 4 within 1e-4.  Verdicts must match exactly.
@@ -15,9 +15,6 @@ pruned-vs-gated logit check, the paper's numbers), and its verdict (derived from
 import os
 import re
 import shutil
-import signal
-import subprocess
-import time
 
 import numpy as np
 import pandas as pd
@@ -42,7 +39,7 @@ TOLERANCE.update({f"michel2019/{s}": 0.5 for s in ("table1", "table2", "table5",
 # voita2019heads: BLEU of greedy decodes (fig7, table2) as michel2019's translation targets
 TOLERANCE.update({f"voita2019heads/{s}": 0.5 for s in ("fig7", "table2")})
 DEFAULT_TOLERANCE = 0.03
-TIMEOUT = 4500  # seconds for the whole default, counted from its start
+TIMEOUT = 4500  # seconds for the whole default
 # Timing columns (machine- and load-dependent) and targets whose verdict comes from timings: not compared.
 TIMING_COLUMNS = {"michel2019/table4": {"original_examples_per_s", "pruned_examples_per_s", "speedup", "speedup_pct"}}
 TIMING_VERDICTS = {"michel2019/table4"}
@@ -54,27 +51,15 @@ SKIP_COLUMNS = {**TIMING_COLUMNS,
 
 
 @pytest.fixture(scope="module")
-def default_run(tmp_path_factory, default_in_background):
-    """The whole default, run from scratch: the one conftest started with the session, or one run now."""
-    if default_in_background:
-        wf, proc = default_in_background["wf"], default_in_background["proc"]
-        left = TIMEOUT - (time.time() - default_in_background["started"])
-        try:
-            code = proc.wait(timeout=max(left, 1))
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            pytest.fail(f"the default run took over {TIMEOUT} s")
-        output = default_in_background["log"].read_text(errors="replace")
-    else:
-        wf = copy_workflow(tmp_path_factory.mktemp("default"))
-        res = snakemake(wf, "--cores", "2", timeout=TIMEOUT)
-        code, output = res.returncode, res.stdout + res.stderr
+def default_run(tmp_path_factory):
+    wf = copy_workflow(tmp_path_factory.mktemp("default"))
+    res = snakemake(wf, "--cores", "2", timeout=TIMEOUT)
     keep = os.environ.get("REPLICATE_KEEP_RUN")  # CI (.github/workflows): keep the run's figures, logs and report
     if keep:
         for name in ("figures", "logs", "results/report"):
             if (wf / name).exists():
                 shutil.copytree(wf / name, os.path.join(keep, name), dirs_exist_ok=True)
-    assert code == 0, output[-5000:]
+    assert res.returncode == 0, (res.stdout + res.stderr)[-5000:]
     return wf
 
 

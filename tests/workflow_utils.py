@@ -21,18 +21,8 @@ def copy_workflow(dest: Path) -> Path:
     return dest
 
 
-def _env() -> dict:
-    return {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-
-
 def snakemake(workdir: Path, *args: str, timeout: int = 1800) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "snakemake", *args], cwd=workdir, env=_env(), capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "snakemake", *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout
     )
-
-
-def start_snakemake(workdir: Path, *args: str, log: Path) -> subprocess.Popen:
-    """Snakemake in the background (its own process group, output to ``log``): wait on it, or kill the group."""
-    with open(log, "w") as fh:
-        return subprocess.Popen([sys.executable, "-m", "snakemake", *args], cwd=workdir, env=_env(), stdout=fh,
-                                stderr=subprocess.STDOUT, start_new_session=True)
