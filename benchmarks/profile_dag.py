@@ -37,6 +37,8 @@ import re
 import sys
 from datetime import datetime
 
+from replicate.report import job_resources
+
 STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")
 RULE = re.compile(r"^(?:local)?rule (\S+):$")
 FINISHED = re.compile(r"^Finished jobid: (\d+) \(Rule: (\S+)\)")
@@ -99,14 +101,6 @@ def read_bench(path: str) -> dict | None:
     return {"wall": num("s"), "cpu": num("cpu_time"), "rss": num("max_rss")}
 
 
-def read_resources(path: str) -> dict | None:
-    """The exact CPU time and peak memory a ``python -m replicate`` job wrote as its log's last resources line."""
-    from replicate.report import job_resources
-
-    found = job_resources(path)
-    return {"cpu": found["cpu_s"], "rss": found["max_rss_mb"]} if found else None
-
-
 def default_logs(workdir: str) -> list[str]:
     """Logs of the newest run: the newest log, plus earlier ones whose finished jobs were not redone later
     (a resumed run is spread over several logs). Logs without a finished job (dry runs) are skipped."""
@@ -129,11 +123,13 @@ def collect(workdir: str, logs: list[str]) -> tuple[list[dict], int | None]:
         bench = read_bench(os.path.join(workdir, job["benchmark"])) if job.get("benchmark") else None
         logged = (job["end"] - job["start"]).total_seconds()
         job["wall"] = bench["wall"] if bench else logged
-        exact = read_resources(os.path.join(workdir, job["joblog"])) if job.get("joblog") else None
-        job["cpu"] = exact["cpu"] if exact else bench["cpu"] if bench else float("nan")
-        job["rss"] = max(exact["rss"], bench["rss"] if bench else 0.0) if exact else bench["rss"] if bench else float("nan")
-        job["has_bench"] = bench is not None or exact is not None
+        exact = job_resources(os.path.join(workdir, job["joblog"])) if job.get("joblog") else None
+        sampled = bench or {"cpu": float("nan"), "rss": float("nan")}
+        job["cpu"] = exact["cpu_s"] if exact else sampled["cpu"]
+        job["rss"] = max(exact["max_rss_mb"], bench["rss"] if bench else 0.0) if exact else sampled["rss"]
+        job["has_bench"] = bench is not None
         job["exact_cpu"] = exact is not None
+        job["measured"] = bench is not None or exact is not None
     return jobs, cores
 
 
@@ -193,15 +189,15 @@ def profile(workdir: str, logs: list[str] | None = None, cores: int | None = Non
     t1 = max(j["end"] for j in jobs)
     makespan = (t1 - t0).total_seconds()
     cp_len, chain = critical_path(jobs)
-    cpu = sum(j["cpu"] for j in jobs if j["has_bench"])
-    return {"jobs_with_exact_cpu": sum(j["exact_cpu"] for j in jobs),
+    cpu = sum(j["cpu"] for j in jobs if j["measured"])
+    return {
         "workdir": os.path.abspath(workdir), "logs": logs, "cores": cores, "jobs": jobs, "makespan": makespan,
         "sum_wall": sum(j["wall"] for j in jobs), "sum_cpu": cpu,
-        "jobs_with_bench": sum(j["has_bench"] for j in jobs),
+        "jobs_with_bench": sum(j["has_bench"] for j in jobs), "jobs_with_exact_cpu": sum(j["exact_cpu"] for j in jobs),
         "critical_path": cp_len, "chain": chain,
         "idle_share": 1 - cpu / (cores * makespan) if makespan else float("nan"),
         "concurrency": concurrency(jobs, t0, t1, cores), "t0": t0,
-        "peak_rss": max((j["rss"] for j in jobs if j["has_bench"]), default=float("nan")),
+        "peak_rss": max((j["rss"] for j in jobs if j["measured"]), default=float("nan")),
     }
 
 
@@ -216,13 +212,13 @@ def report(p: dict, top: int) -> str:
            f"log) for {p['jobs_with_exact_cpu']} jobs, Snakemake's sampled lower bound for the others", "",
            "| job | wall | CPU | CPU/wall | peak RSS | threads | start |", "|---|---|---|---|---|---|---|"]
     for j in sorted(p["jobs"], key=lambda j: -j["wall"])[:top]:
-        ratio = j["cpu"] / j["wall"] if j["has_bench"] and j["wall"] > 0 else float("nan")
+        ratio = j["cpu"] / j["wall"] if j["measured"] and j["wall"] > 0 else float("nan")
         out.append(f"| {label(j)} | {j['wall']:.1f} s | {j['cpu']:.1f} s | {ratio:.2f} | {j['rss']:.0f} MB | "
                    f"{j['threads']} | +{(j['start'] - p['t0']).total_seconds():.0f} s |")
     if len(p["jobs"]) > top:
         rest = sorted(p["jobs"], key=lambda j: -j["wall"])[top:]
         out.append(f"| ({len(rest)} more) | {sum(j['wall'] for j in rest):.1f} s | "
-                   f"{sum(j['cpu'] for j in rest if j['has_bench']):.1f} s | | | | |")
+                   f"{sum(j['cpu'] for j in rest if j['measured']):.1f} s | | | | |")
     conc = p["concurrency"]
     out += ["", f"- makespan: {fmt_s(p['makespan'])}; sum of job wall times {fmt_s(p['sum_wall'])}, "
                 f"of CPU times {fmt_s(p['sum_cpu'])}",

@@ -86,8 +86,7 @@ def test_the_cli_writes_its_resources_line(tmp_path):
 
     res = subprocess.run([sys.executable, "-m", "replicate", "scorecard", "--out", f"md={tmp_path / 's.md'}",
                           "--params", "{}"], capture_output=True, text=True)
-    line = res.stderr.strip().splitlines()[-1]
+    assert res.returncode == 0 and res.stderr.strip().splitlines()[-1].startswith("replicate resources:"), res.stderr
     (tmp_path / "job.log").write_text(res.stderr)
-    found = profile_dag.read_resources(str(tmp_path / "job.log"))
-    assert res.returncode == 0 and line.startswith("replicate resources:"), res.stderr[-2000:]
-    assert found["cpu"] > 0 and found["rss"] > 10
+    found = profile_dag.job_resources(str(tmp_path / "job.log"))
+    assert found["cpu_s"] > 0 and found["max_rss_mb"] > 10

@@ -79,11 +79,11 @@ def _report_resources():
     """Last line of a job's log: its exact CPU time and peak memory (read by ``report.job_resources``)."""
     import resource
 
+    from .report import RESOURCES
+
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
     rss_mb = max(me.ru_maxrss, kids.ru_maxrss) / (2**20 if sys.platform == "darwin" else 2**10)  # bytes or kB
-    from .report import RESOURCES
-
     print(f"{RESOURCES} cpu_s={cpu:.2f} max_rss_mb={rss_mb:.0f}", file=sys.stderr, flush=True)
 
 
